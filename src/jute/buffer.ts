@@ -133,6 +133,12 @@ export class JuteWriter {
     this.pos = 0;
   }
 
+  /** Forgets everything written after `length` bytes. */
+  truncate(length: number): void {
+    if (length < 0 || length > this.pos) throw new RangeError(`truncate to ${length} of ${this.pos}`);
+    this.pos = length;
+  }
+
   private ensure(n: number): void {
     if (this.pos + n <= this.buf.length) return;
     let size = this.buf.length * 2;

@@ -140,4 +140,4 @@ export const Xid = { NOTIFICATION: -1, PING: -2, AUTH: -4, SET_WATCHES: -8 } as 
 export const CONTAINER_EPHEMERAL_OWNER = -0x8000000000000000n;
 /** TTL znodes: high byte 0xff, low 56 bits hold the TTL (EphemeralType.TTL). */
 export const TTL_MASK = 0xff00000000000000n;
-export const MAX_TTL = 0x00ffffffffffffffn;
+export const MAX_TTL = 0xffffffffff; // EphemeralType.TTL.maxValue(): 40 bits, about 34 years

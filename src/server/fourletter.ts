@@ -1,0 +1,203 @@
+// Four-letter words on the client port, in ZooKeeper's output formats so tools
+// that parse them (zktop, monitoring scripts, Nagios checks) keep working.
+import { readdirSync } from 'node:fs';
+import { hostname, platform, release, arch, userInfo } from 'node:os';
+import type { Connection } from './connection.js';
+import type { SynodServer } from './server.js';
+
+/** What ZooKeeper tools see as the server version; Synod's own follows after the dash. */
+export const ZK_COMPAT_VERSION = '3.9.0-synod-0.1.0';
+const BUILT = 'built on 2026-11-22 00:00 UTC';
+
+/** Runs a word; null when it is not a four-letter word at all (then it is a frame length). */
+export function runFourLetterWord(server: SynodServer, word: string): string | null {
+  const known = COMMANDS[word];
+  if (!known) return null;
+  const wl = server.config.fourLetterWhitelist;
+  // srvr is always allowed, as in ZooKeeper.
+  if (wl !== '*' && !wl.has(word) && word !== 'srvr') {
+    return `${word} is not executed because it is not in the whitelist.\n`;
+  }
+  return known(server);
+}
+
+function hex(n: number | bigint): string {
+  return typeof n === 'bigint' ? BigInt.asUintN(64, n).toString(16) : n.toString(16);
+}
+
+function avg(total: number, count: number): string {
+  if (count === 0) return '0.0';
+  const v = total / count;
+  return Number.isInteger(v) ? v.toFixed(1) : String(Math.round(v * 10000) / 10000);
+}
+
+function minLatency(min: number): number {
+  return min === Number.MAX_SAFE_INTEGER ? 0 : min;
+}
+
+function connInfo(c: Connection, brief: boolean): string {
+  const s = c.stats;
+  let out = ` /${c.remoteAddress}:${c.remotePort}[1](queued=${c.queue.length},recved=${s.packetsReceived},sent=${s.packetsSent}`;
+  if (!brief && c.sessionId !== 0n) {
+    out += `,sid=0x${hex(c.sessionId)},lop=${s.lastOp},est=${c.established},to=${c.sessionTimeout}`;
+    if (s.lastCxid >= 0) out += `,lcxid=0x${hex(s.lastCxid)}`;
+    out += `,lzxid=0x${hex(Math.max(0, s.lastZxid))},lresp=${s.lastResponseTime},llat=${s.lastLatency}`;
+    out += `,minlat=${minLatency(s.minLatency)},avglat=${avg(s.totalLatency, s.count)},maxlat=${s.maxLatency}`;
+  }
+  return out + ')';
+}
+
+function statsBlock(server: SynodServer): string {
+  const s = server.stats;
+  return (
+    `Latency min/avg/max: ${minLatency(s.minLatency)}/${avg(s.totalLatency, s.count)}/${s.maxLatency}\n` +
+    `Received: ${s.packetsReceived}\n` +
+    `Sent: ${s.packetsSent}\n` +
+    `Connections: ${server.connections.size}\n` +
+    `Outstanding: ${server.outstandingRequests}\n` +
+    `Zxid: 0x${hex(server.sm.lastZxid)}\n` +
+    `Mode: standalone\n` +
+    `Node count: ${server.sm.tree.size}\n`
+  );
+}
+
+function openFds(): number {
+  try {
+    return readdirSync('/proc/self/fd').length;
+  } catch {
+    return 0;
+  }
+}
+
+const COMMANDS: Record<string, (s: SynodServer) => string> = {
+  ruok: () => 'imok',
+  isro: () => 'rw',
+  srvr: (s) => `Zookeeper version: ${ZK_COMPAT_VERSION}, ${BUILT}\n${statsBlock(s)}`,
+  stat: (s) => {
+    let out = `Zookeeper version: ${ZK_COMPAT_VERSION}, ${BUILT}\nClients:\n`;
+    for (const c of s.connections.values()) out += connInfo(c, true) + '\n';
+    return out + '\n' + statsBlock(s);
+  },
+  cons: (s) => {
+    let out = '';
+    for (const c of s.connections.values()) out += connInfo(c, false) + '\n';
+    return out + '\n';
+  },
+  crst: (s) => {
+    for (const c of s.connections.values()) c.stats.reset();
+    return 'Connection stats reset.\n';
+  },
+  srst: (s) => {
+    Object.assign(s.stats, { packetsReceived: 0, packetsSent: 0, minLatency: Number.MAX_SAFE_INTEGER, maxLatency: 0, totalLatency: 0, count: 0 });
+    return 'Server stats reset.\n';
+  },
+  conf: (s) => {
+    const c = s.config;
+    return (
+      `clientPort=${s.port}\n` +
+      `secureClientPort=-1\n` +
+      `dataDir=${c.dataDir}\n` +
+      `dataDirSize=0\n` +
+      `dataLogDir=${c.dataLogDir}\n` +
+      `dataLogSize=0\n` +
+      `tickTime=${c.tickTime}\n` +
+      `maxClientCnxns=${c.maxClientCnxns}\n` +
+      `minSessionTimeout=${c.minSessionTimeout}\n` +
+      `maxSessionTimeout=${c.maxSessionTimeout}\n` +
+      `clientPortListenBacklog=-1\n` +
+      `serverId=0\n`
+    );
+  },
+  envi: () => {
+    let user = 'unknown';
+    try {
+      user = userInfo().username;
+    } catch {
+      /* no passwd entry */
+    }
+    const env: Array<[string, string]> = [
+      ['zookeeper.version', `${ZK_COMPAT_VERSION}, ${BUILT}`],
+      ['host.name', hostname()],
+      ['node.version', process.version],
+      ['os.name', platform()],
+      ['os.arch', arch()],
+      ['os.version', release()],
+      ['user.name', user],
+      ['user.dir', process.cwd()],
+      ['os.memory.free', `${Math.round((process.memoryUsage().heapTotal - process.memoryUsage().heapUsed) / 1048576)}MB`],
+      ['os.memory.max', `${Math.round(process.memoryUsage().rss / 1048576)}MB`],
+    ];
+    return 'Environment:\n' + env.map(([k, v]) => `${k}=${v}\n`).join('');
+  },
+  wchs: (s) => {
+    const w = s.watches;
+    return `${s.connections.size} connections watching ${w.watchedPaths} paths\nTotal watches:${w.count}\n`;
+  },
+  wchc: (s) => {
+    let out = '';
+    for (const [watcher, paths] of s.watches.byWatcherPaths()) {
+      const c = s.connections.get(watcher);
+      out += `0x${hex(c?.sessionId ?? 0n)}\n`;
+      for (const p of paths) out += `\t${p}\n`;
+    }
+    return out + '\n';
+  },
+  wchp: (s) => {
+    let out = '';
+    for (const [path, watchers] of s.watches.byPathWatchers()) {
+      out += `${path}\n`;
+      for (const w of watchers) out += `\t0x${hex(s.connections.get(w)?.sessionId ?? 0n)}\n`;
+    }
+    return out + '\n';
+  },
+  dump: (s) => {
+    let out = 'SessionTracker dump:\n';
+    out += `Session Sets (${s.tracker.size})/(${s.tracker.size}):\n`;
+    for (const t of s.tracker.all()) out += `0x${hex(t.id)}\t${Math.max(0, t.deadline - Date.now())}ms\n`;
+    out += 'ephemeral nodes dump:\n';
+    const eph = s.sm.tree.ephemerals;
+    out += `Sessions with Ephemerals (${eph.size}):\n`;
+    for (const [sid, paths] of eph) {
+      out += `0x${hex(sid)}:\n`;
+      for (const p of [...paths].sort()) out += `\t${p}\n`;
+    }
+    out += 'Connections dump:\n';
+    return out;
+  },
+  mntr: (s) => {
+    const st = s.stats;
+    const mem = process.memoryUsage();
+    let ephemerals = 0;
+    for (const set of s.sm.tree.ephemerals.values()) ephemerals += set.size;
+    const rows: Array<[string, string | number]> = [
+      ['zk_version', `${ZK_COMPAT_VERSION}, ${BUILT}`],
+      ['zk_server_state', 'standalone'],
+      ['zk_avg_latency', avg(st.totalLatency, st.count)],
+      ['zk_max_latency', st.maxLatency],
+      ['zk_min_latency', minLatency(st.minLatency)],
+      ['zk_packets_received', st.packetsReceived],
+      ['zk_packets_sent', st.packetsSent],
+      ['zk_num_alive_connections', s.connections.size],
+      ['zk_outstanding_requests', s.outstandingRequests],
+      ['zk_znode_count', s.sm.tree.size],
+      ['zk_watch_count', s.watches.count],
+      ['zk_ephemerals_count', ephemerals],
+      ['zk_approximate_data_size', s.sm.tree.dataBytes],
+      ['zk_open_file_descriptor_count', openFds()],
+      ['zk_max_file_descriptor_count', 1048576],
+      ['zk_global_sessions', s.sm.sessions.size],
+      ['zk_local_sessions', 0],
+      ['zk_uptime', Date.now() - st.started],
+      ['zk_last_proposal_size', -1],
+      ['zk_fsync_count', s.replica.stats.fsyncs],
+      ['zk_last_fsync_batch', s.replica.stats.lastBatch],
+      ['synod_rss_bytes', mem.rss],
+      ['synod_heap_used_bytes', mem.heapUsed],
+    ];
+    return rows.map(([k, v]) => `${k}\t${v}\n`).join('');
+  },
+  dirs: (s) => `datadir_size: 0\nlogdir_size: 0\n`.replace('0', '0') + (s ? '' : ''),
+  gtmk: () => '306\n',
+  hash: () => '\n',
+  stmk: () => '306\n',
+};

@@ -1,0 +1,106 @@
+// The state machine as bytes, for snapshots: sessions, the ACL table and every
+// znode parent-first, in chunks so a large tree never needs one huge buffer.
+import { JuteReader, JuteWriter } from '../jute/buffer.js';
+import { readAcls, writeAcls } from '../jute/records.js';
+import { ZNode } from '../tree/datatree.js';
+import { baseName, joinPath, parentOf } from '../tree/path.js';
+import { StateMachine, type StateOptions } from './state.js';
+
+const MAGIC = 0x534e4150; // 'SNAP'
+const VERSION = 1;
+const CHUNK = 1 << 20;
+
+export function* serializeState(sm: StateMachine): Generator<Uint8Array> {
+  const w = new JuteWriter(CHUNK * 2);
+  w.int(MAGIC).int(VERSION).long(sm.lastZxid);
+  w.int(sm.sessions.size);
+  for (const s of sm.sessions.values()) {
+    w.bigLong(s.id).int(s.timeout).buffer(s.passwd).ustring(s.clientIp).int(s.authIds.length);
+    for (const a of s.authIds) w.ustring(a.scheme).ustring(a.id);
+  }
+  const acls = sm.tree.acls.entries();
+  w.int(acls.length);
+  for (const [idx, list] of acls) {
+    w.int(idx);
+    writeAcls(w, list);
+  }
+  w.int(sm.tree.size);
+  // Depth-first from the root so every parent precedes its children.
+  const stack = ['/'];
+  while (stack.length > 0) {
+    const path = stack.pop()!;
+    const n = sm.tree.get(path)!;
+    w.ustring(path)
+      .buffer(n.data)
+      .int(n.acl)
+      .long(n.czxid)
+      .long(n.mzxid)
+      .long(n.ctime)
+      .long(n.mtime)
+      .int(n.version)
+      .int(n.cversion)
+      .int(n.aversion)
+      .bigLong(n.ephemeralOwner)
+      .long(n.pzxid);
+    if (n.children !== null) for (const c of n.children) stack.push(joinPath(path, c));
+    if (w.length >= CHUNK) {
+      yield w.toBuffer();
+      w.reset();
+    }
+  }
+  yield w.toBuffer();
+}
+
+export function deserializeState(buf: Uint8Array, opts: StateOptions): StateMachine {
+  const r = new JuteReader(buf);
+  if (r.int() !== MAGIC) throw new Error('not a Synod snapshot');
+  const version = r.int();
+  if (version !== VERSION) throw new Error(`unsupported snapshot version ${version}`);
+  const sm = new StateMachine(opts);
+  sm.lastZxid = r.long();
+  const nSessions = r.int();
+  for (let i = 0; i < nSessions; i++) {
+    const id = r.bigLong();
+    const timeout = r.int();
+    const passwd = Uint8Array.prototype.slice.call(r.buffer() ?? new Uint8Array(0));
+    const clientIp = r.string();
+    const nAuth = r.int();
+    const authIds = [];
+    for (let j = 0; j < nAuth; j++) authIds.push({ scheme: r.string(), id: r.string() });
+    sm.sessions.set(id, { id, timeout, passwd, clientIp, authIds });
+  }
+  const nAcls = r.int();
+  const aclByIdx = new Map<number, ReturnType<typeof readAcls>>();
+  for (let i = 0; i < nAcls; i++) {
+    const idx = r.int();
+    aclByIdx.set(idx, readAcls(r));
+  }
+  const tree = sm.tree;
+  const nNodes = r.int();
+  for (let i = 0; i < nNodes; i++) {
+    const path = r.string();
+    const data = Uint8Array.prototype.slice.call(r.buffer() ?? new Uint8Array(0));
+    const aclIdx = r.int();
+    const n = new ZNode(data, 0, r.long(), r.long(), r.long(), r.long(), r.int(), r.int(), r.int(), r.bigLong(), r.long());
+    const acl = aclByIdx.get(aclIdx);
+    if (!acl) throw new Error(`snapshot names unknown ACL ${aclIdx} at ${path}`);
+    const existing = tree.get(path);
+    if (existing) {
+      // The root and system nodes exist already; take their recorded state.
+      tree.acls.release(existing.acl);
+      existing.acl = tree.acls.intern(acl);
+      tree.dataBytes += data.length - existing.data.length;
+      Object.assign(existing, { ...n, acl: existing.acl, children: existing.children });
+      continue;
+    }
+    if (!tree.get(parentOf(path))) throw new Error(`snapshot lists ${baseName(path)} before its parent`);
+    const node = tree.insert(path, data, tree.acls.intern(acl), n.ephemeralOwner, n.czxid, n.ctime, false);
+    node.mzxid = n.mzxid;
+    node.mtime = n.mtime;
+    node.version = n.version;
+    node.cversion = n.cversion;
+    node.aversion = n.aversion;
+    node.pzxid = n.pzxid;
+  }
+  return sm;
+}
