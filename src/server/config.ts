@@ -563,8 +563,8 @@ const IGNORED: Record<string, string> = {
   dynamicConfigFile: 'that file is not read; list the server.N lines in zoo.cfg',
   standaloneEnabled: '',
   reconfigEnabled: '',
-  localSessionsEnabled: 'all sessions are global',
-  localSessionsUpgradingEnabled: 'all sessions are global',
+  localSessionsEnabled: '',
+  localSessionsUpgradingEnabled: '',
   'quorum.cnxn.threads.size': '',
   oraclePath: '',
   version: '',
@@ -614,7 +614,7 @@ const IGNORED: Record<string, string> = {
   'leader.closeSocketAsync': '',
   'learner.asyncSending': '',
   maxTimeToWaitForEpoch: '',
-  leaderServes: 'every server serves clients',
+  leaderServes: '',
   cnxTimeout: '',
   quorumCnxnTimeoutMs: '',
   tcpKeepAlive: '',
@@ -623,7 +623,7 @@ const IGNORED: Record<string, string> = {
   'observer.reconnectDelayMs': '',
   'observer.election.DelayMs': '',
   'X509AuthenticationProvider.superUser': 'TLS is not supported',
-  'DigestAuthenticationProvider.digestAlg': 'digests are SHA-1',
+  'DigestAuthenticationProvider.digestAlg': '',
   'DigestAuthenticationProvider.digestEnabled': '',
   superUser: 'SASL is not supported',
   ensembleAuthName: '',
@@ -633,10 +633,10 @@ const IGNORED: Record<string, string> = {
   'kerberos.removeHostFromPrincipal': 'SASL is not supported',
   'kerberos.removeRealmFromPrincipal': 'SASL is not supported',
   'kerberos.canonicalizeHostNames': 'SASL is not supported',
-  'readonlymode.enabled': 'read-only mode is not supported',
+  'readonlymode.enabled': '',
   'jute.maxbuffer.extrasize': '',
-  skipACL: 'ACLs are always checked',
-  enforceQuota: 'quotas are not enforced',
+  skipACL: '',
+  enforceQuota: '',
   'audit.enable': '',
   'audit.impl.class': '',
   'closeSessionTxn.enabled': '',
@@ -648,9 +648,9 @@ const IGNORED: Record<string, string> = {
 /** Prefixes of ZooKeeper setting families Synod accepts and ignores. */
 const IGNORED_PREFIXES: Array<[string, string]> = [
   ['admin.', ''],
-  ['metricsProvider.', 'metrics have their own endpoint'],
+  ['metricsProvider.', ''],
   ['ssl.', 'TLS is not supported'],
-  ['authProvider.', 'the world, digest and ip schemes are built in'],
+  ['authProvider.', ''],
   ['quorum.auth.', 'SASL is not supported'],
   ['jvm.pause.', ''],
   ['multiAddress.', ''],
@@ -663,6 +663,10 @@ const IGNORED_PREFIXES: Array<[string, string]> = [
   ['messageTracker.', ''],
   ['request_throttle', ''],
   ['connection_throttle', ''],
+  ['observer.', ''],
+  ['learner.', ''],
+  ['kerberos.', 'SASL is not supported'],
+  ['enforce.auth.', ''],
 ];
 
 function ignoredReason(key: string): string | null {
@@ -792,7 +796,7 @@ function checkServers(st: ParseState): void {
     const tolerated = Math.floor((participants - 1) / 2);
     st.warnings.push(
       `${loc(firstServerCtx(st)!)}: ${participants} participants tolerate ${tolerated} failure${tolerated === 1 ? '' : 's'}, ` +
-        `no more than ${participants - 1} would; consider an odd number`,
+        `the same as ${participants - 1}; an odd number is better`,
     );
   }
   st.config.servers = servers;
@@ -901,8 +905,9 @@ function parseWithState(text: string, file: string): ParseState {
   if (c.minSessionTimeout > c.maxSessionTimeout) {
     const key = st.explicit.has('minSessionTimeout') ? 'minSessionTimeout' : 'maxSessionTimeout';
     const w = timeoutCtx(key);
+    const derived = st.maxSessionTimeout === -1 ? ' (20*tickTime)' : '';
     throw new ConfigError(
-      `${loc(w)}: minSessionTimeout=${c.minSessionTimeout} is larger than maxSessionTimeout=${c.maxSessionTimeout}; it must not be`,
+      `${loc(w)}: minSessionTimeout=${c.minSessionTimeout} is larger than maxSessionTimeout=${c.maxSessionTimeout}${derived}; the minimum must not exceed the maximum`,
       { key, file, line: w.line },
     );
   }
