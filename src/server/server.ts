@@ -197,8 +197,9 @@ export class SynodServer {
       if (!conn.handshaken) this.onConnect(conn, frame);
       else this.onRequest(conn, frame);
     } catch (err) {
-      if (!(err instanceof DecodeError)) throw err;
-      this.log(`closing connection from ${conn.remoteAddress}: ${err.message}`);
+      // A bad frame costs its own connection, never the server or another client.
+      const detail = err instanceof DecodeError ? err.message : `internal error: ${(err as Error).stack ?? String(err)}`;
+      this.log(`closing connection from ${conn.remoteAddress}: ${detail}`);
       conn.close();
     }
   }
