@@ -194,7 +194,9 @@ export class StateMachine {
     }
     const results: MultiResult[] = ops.map((op, i) => {
       const r = replies[i]!;
-      const out: MultiResult = { type: op.op, err: 0 };
+      // ZooKeeper answers every create flavour that returns a Stat as create2.
+      const type = op.op === OpCode.createTTL || op.op === OpCode.createContainer ? OpCode.create2 : op.op;
+      const out: MultiResult = { type, err: 0 };
       if (r?.kind === 'path') out.path = r.path;
       else if (r?.kind === 'pathStat') {
         out.path = r.path;
