@@ -62,6 +62,8 @@ export const MAX_ENTRY_BYTES = 256 * 1024 * 1024;
 /** Every MARK_EVERY-th record's offset is remembered so reads and truncation seek close. */
 const MARK_EVERY = 64;
 const READ_CHUNK = 1024 * 1024;
+/** Entries read from disk per turn on the serial chain, so readers do not starve writers. */
+const READ_BATCH = 4096;
 const MAX_HI = 0x20_0000; // high word limit keeping u64 values safe integers
 const SEGMENT_RE = /^log\.([0-9a-f]{16})$/;
 
@@ -250,8 +252,9 @@ function addMark(seg: Segment, index: number, offset: number): void {
  * Concurrency contract: append() is synchronous and immediately visible in
  * lastIndex/lastTerm/readFrom; sync() makes it durable. Entry data is kept by
  * reference until written, so callers must not mutate it before sync() resolves.
- * readFrom() must not be iterated across a truncateAfter() or a purgeBefore()
- * that removes the entries being read.
+ * readFrom() is an async generator and may run alongside any other call.
+ * One WriteAheadLog per directory: nothing locks the directory against a
+ * second opener.
  */
 export class WriteAheadLog {
   private readonly dir: string;
@@ -392,8 +395,12 @@ export class WriteAheadLog {
    * then start at any index (e.g. just after an installed snapshot).
    */
   truncateAfter(index: number): Promise<void> {
-    this.checkUsable();
-    if (!Number.isSafeInteger(index) || index < 0) throw new RangeError(`WAL truncateAfter: bad index ${index}`);
+    try {
+      this.checkUsable();
+      if (!Number.isSafeInteger(index) || index < 0) throw new RangeError(`WAL truncateAfter: bad index ${index}`);
+    } catch (e) {
+      return Promise.reject(e);
+    }
     if (this.last === 0 || index >= this.last) return this.sync();
     for (const op of this.pending) {
       if (op.kind === 'append') {
@@ -454,35 +461,65 @@ export class WriteAheadLog {
   }
 
   /**
-   * Yields entries from `index` (clamped to firstIndex) to lastIndex, including
-   * ones appended but not yet synced. Disk reads verify checksums.
+   * Yields entries from `index` (clamped to firstIndex) up to lastIndex,
+   * including ones appended but not yet synced. Disk reads verify checksums and
+   * run on the same serial chain as writes, a bounded batch at a time, so a
+   * read interleaved with syncs, truncations or purges sees a consistent log;
+   * it ends early if the log is truncated below the next entry, and throws if
+   * that entry was purged.
    */
   async *readFrom(index: number): AsyncGenerator<LogEntry> {
     this.checkUsable();
     let next = Math.max(index, this.first);
-    // Each pass yields at least one entry or leaves, so the loop is bounded by lastIndex.
+    // Each pass yields at least one entry, except when the entry moved between
+    // the buffers and the disk in between; that cannot repeat without end.
+    let idle = 0;
     while (this.last !== 0 && next <= this.last) {
       const buffered = this.bufferedEntry(next);
       if (buffered) {
         yield buffered;
         next++;
+        idle = 0;
         continue;
       }
-      const seg = this.segmentFor(next);
-      if (!seg) throw new Error(`WAL: entry ${next} is gone (truncated or purged during the read)`);
-      const stop = Math.min(seg.lastIndex, this.last, this.bufferedStart() - 1);
-      if (stop < next) throw new Error(`WAL: entry ${next} is gone (truncated during the read)`);
-      const mark = lastMarkAtOrBefore(seg, next);
-      for await (const r of scanSegment(seg.file, mark.offset, seg.size)) {
-        if (r.index < next) continue;
-        if (r.index !== next) throw new CorruptLogError(seg.file, r.offset, `expected index ${next}, found ${r.index}`);
-        if (r.index > stop) break;
-        yield { index: r.index, term: r.term, data: r.data };
-        next++;
-        if (next > stop) break;
+      const from = next;
+      const batch = await this.enqueue(() => this.readDiskBatch(from));
+      if (batch.length === 0) {
+        if (++idle > 1000) throw new Error(`WAL: entry ${next} keeps moving; giving up`);
+        continue;
       }
-      if (next <= stop) throw new CorruptLogError(seg.file, seg.size, `segment ends before index ${next}`);
+      idle = 0;
+      for (const e of batch) {
+        yield e;
+        next++;
+      }
     }
+  }
+
+  /**
+   * Entries from `next` held on disk and not shadowed by buffered ones, up to a
+   * bounded count. Runs on the chain, so no write or truncation is in progress.
+   */
+  private async readDiskBatch(next: number): Promise<LogEntry[]> {
+    if (this.failure) throw this.failure;
+    if (this.last === 0 || next > this.last || next < this.first || this.bufferedEntry(next)) return [];
+    const seg = this.segmentFor(next);
+    if (!seg) throw new Error(`WAL: entry ${next} is no longer in the log (purged)`);
+    const stop = Math.min(seg.lastIndex, this.last, this.bufferedStart() - 1, next + READ_BATCH - 1);
+    if (stop < next) throw new Error(`WAL: entry ${next} is neither buffered nor on disk`);
+    const out: LogEntry[] = [];
+    const mark = lastMarkAtOrBefore(seg, next);
+    for await (const r of scanSegment(seg.file, mark.offset, seg.size)) {
+      if (r.index < next) continue;
+      const want = next + out.length;
+      if (r.index !== want) throw new CorruptLogError(seg.file, r.offset, `expected index ${want}, found ${r.index}`);
+      out.push({ index: r.index, term: r.term, data: r.data });
+      if (r.index >= stop) break;
+    }
+    if (out.length < stop - next + 1) {
+      throw new CorruptLogError(seg.file, seg.size, `segment ends before index ${next + out.length}`);
+    }
+    return out;
   }
 
   /** Flushes what was appended, then releases the file handle. */

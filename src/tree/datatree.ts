@@ -66,6 +66,21 @@ export function statOf(n: ZNode): Stat {
 export const ZOOKEEPER_PATH = '/zookeeper';
 export const QUOTA_PATH = '/zookeeper/quota';
 export const CONFIG_PATH = '/zookeeper/config';
+export const LIMIT_NODE = 'zookeeper_limits';
+export const STAT_NODE = 'zookeeper_stats';
+
+const utf8 = new TextEncoder();
+function encodeUtf8(s: string): Uint8Array {
+  return utf8.encode(s);
+}
+
+/** StatsTrack's text: `count=N,bytes=M[=;key=value...]`; missing fields read as -1. */
+export function parseStatsTrack(data: Uint8Array): { count: number; bytes: number } {
+  const text = new TextDecoder().decode(data);
+  const count = /(?:^|,)count=(-?\d+)/.exec(text);
+  const bytes = /(?:^|,)bytes=(-?\d+)/.exec(text);
+  return { count: count ? Number(count[1]) : -1, bytes: bytes ? Number(bytes[1]) : -1 };
+}
 
 export class DataTree {
   readonly nodes = new Map<string, ZNode>();
@@ -75,6 +90,10 @@ export class DataTree {
   readonly containers = new Set<string>();
   readonly ttls = new Set<string>();
   dataBytes = 0;
+  /** Paths that have a zookeeper_limits node under /zookeeper/quota (ZooKeeper's pTrie). */
+  readonly quotaRoots = new Set<string>();
+  /** Set while a snapshot loads: its stats nodes already hold the right counts. */
+  loading = false;
 
   constructor(readonly extendedTypes = false) {
     const open = this.acls.intern(OPEN_ACL_UNSAFE);
@@ -122,7 +141,77 @@ export class DataTree {
     }
     this.dataBytes += data.length;
     this.index(path, ephemeralOwner);
+    if (!this.loading) this.quotaOnInsert(path, data.length);
     return node;
+  }
+
+  // ---- quotas: usage kept in /zookeeper/quota/<path>/zookeeper_stats as ZooKeeper keeps it ----
+
+  private quotaOnInsert(path: string, bytes: number): void {
+    const parent = parentOf(path);
+    if (parent.startsWith(QUOTA_PATH + '/')) {
+      const name = baseName(path);
+      if (name === LIMIT_NODE) this.quotaRoots.add(parent.substring(QUOTA_PATH.length));
+      if (name === STAT_NODE) this.recountQuota(parent.substring(QUOTA_PATH.length));
+    }
+    const prefix = this.quotaPrefix(path);
+    if (prefix !== null) this.addQuotaUsage(prefix, bytes, 1);
+  }
+
+  private quotaOnRemove(path: string, bytes: number): void {
+    const parent = parentOf(path);
+    if (parent.startsWith(QUOTA_PATH + '/') && baseName(path) === LIMIT_NODE) {
+      this.quotaRoots.delete(parent.substring(QUOTA_PATH.length));
+    }
+    const prefix = this.quotaPrefix(path);
+    if (prefix !== null) this.addQuotaUsage(prefix, -bytes, -1);
+  }
+
+  /** The deepest ancestor-or-self of `path` with a quota; the root never has one. */
+  quotaPrefix(path: string): string | null {
+    if (this.quotaRoots.size === 0 || path.startsWith(ZOOKEEPER_PATH + '/') || path === ZOOKEEPER_PATH) return null;
+    for (let p = path; p !== '/'; p = parentOf(p)) if (this.quotaRoots.has(p)) return p;
+    return null;
+  }
+
+  private writeQuotaStats(prefix: string, count: number, bytes: number): void {
+    const stat = this.nodes.get(QUOTA_PATH + prefix + '/' + STAT_NODE);
+    if (!stat) return;
+    const data = encodeUtf8(`count=${count},bytes=${bytes}`);
+    this.dataBytes += data.length - stat.data.length;
+    stat.data = data;
+  }
+
+  private addQuotaUsage(prefix: string, bytesDiff: number, countDiff: number): void {
+    const stat = this.nodes.get(QUOTA_PATH + prefix + '/' + STAT_NODE);
+    if (!stat) return;
+    const { count, bytes } = parseStatsTrack(stat.data);
+    this.writeQuotaStats(prefix, count + countDiff, bytes + bytesDiff);
+  }
+
+  private recountQuota(prefix: string): void {
+    let count = 0;
+    let bytes = 0;
+    const stack = [prefix];
+    while (stack.length > 0) {
+      const p = stack.pop()!;
+      const n = this.nodes.get(p);
+      if (!n) continue;
+      count++;
+      bytes += n.data.length;
+      if (n.children !== null) for (const c of n.children) stack.push(joinPath(p, c));
+    }
+    this.writeQuotaStats(prefix, count, bytes);
+  }
+
+  /** After a snapshot load: rebuild the quota roots from the limit nodes. */
+  rebuildQuotaRoots(): void {
+    this.quotaRoots.clear();
+    for (const path of this.nodes.keys()) {
+      if (path.startsWith(QUOTA_PATH + '/') && baseName(path) === LIMIT_NODE) {
+        this.quotaRoots.add(parentOf(path).substring(QUOTA_PATH.length));
+      }
+    }
   }
 
   private index(path: string, owner: bigint): void {
@@ -157,6 +246,7 @@ export class DataTree {
     this.nodes.delete(path);
     this.acls.release(node.acl);
     this.dataBytes -= node.data.length;
+    this.quotaOnRemove(path, node.data.length);
     switch (ephemeralKind(node.ephemeralOwner, this.extendedTypes)) {
       case 'container':
         this.containers.delete(path);
@@ -186,14 +276,25 @@ export class DataTree {
     this.acls.intern(this.acls.get(node.acl));
     this.dataBytes += node.data.length;
     this.index(path, node.ephemeralOwner);
+    this.quotaOnInsert(path, node.data.length);
   }
 
-  setData(node: ZNode, data: Uint8Array, zxid: number, time: number): void {
-    this.dataBytes += data.length - node.data.length;
-    node.data = data;
+  setData(path: string, node: ZNode, data: Uint8Array, zxid: number, time: number): void {
+    this.replaceData(path, node, data);
     node.version++;
     node.mzxid = zxid;
     node.mtime = time;
+  }
+
+  /** Swaps a node's bytes, keeping size and quota accounting right (also used by multi rollback). */
+  replaceData(path: string, node: ZNode, data: Uint8Array): void {
+    const diff = data.length - node.data.length;
+    this.dataBytes += diff;
+    node.data = data;
+    if (diff !== 0) {
+      const prefix = this.quotaPrefix(path);
+      if (prefix !== null) this.addQuotaUsage(prefix, diff, 0);
+    }
   }
 
   setAcl(node: ZNode, acl: readonly ACL[]): void {

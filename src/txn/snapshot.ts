@@ -76,6 +76,7 @@ export function deserializeState(buf: Uint8Array, opts: StateOptions): StateMach
     aclByIdx.set(idx, readAcls(r));
   }
   const tree = sm.tree;
+  tree.loading = true;
   const nNodes = r.int();
   for (let i = 0; i < nNodes; i++) {
     const path = r.string();
@@ -102,5 +103,7 @@ export function deserializeState(buf: Uint8Array, opts: StateOptions): StateMach
     node.aversion = n.aversion;
     node.pzxid = n.pzxid;
   }
+  tree.loading = false;
+  tree.rebuildQuotaRoots();
   return sm;
 }

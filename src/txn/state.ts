@@ -56,7 +56,7 @@ export interface StateOptions {
 type Undo =
   | { kind: 'create'; path: string; parentCversion: number; parentPzxid: number }
   | { kind: 'delete'; path: string; node: ZNode; parentPzxid: number }
-  | { kind: 'set'; node: ZNode; data: Uint8Array; version: number; mzxid: number; mtime: number };
+  | { kind: 'set'; path: string; node: ZNode; data: Uint8Array; version: number; mzxid: number; mtime: number };
 
 const NO_EVENTS: WatchEvent[] = [];
 const SPECIAL_PATHS = new Set(['/', '/zookeeper', '/zookeeper/quota', '/zookeeper/config']);
@@ -223,8 +223,7 @@ export class StateMachine {
           this.tree.restore(u.path, u.node, u.parentPzxid);
           break;
         case 'set':
-          this.tree.dataBytes += u.data.length - u.node.data.length;
-          u.node.data = u.data;
+          this.tree.replaceData(u.path, u.node, u.data);
           u.node.version = u.version;
           u.node.mzxid = u.mzxid;
           u.node.mtime = u.mtime;
@@ -271,8 +270,8 @@ export class StateMachine {
         checkVersion(n.version, version);
         const bytes = data ?? new Uint8Array(0);
         if (bytes.length > this.opts.maxDataBytes) throw new ZkError(Err.BADARGUMENTS);
-        this.undo?.push({ kind: 'set', node: n, data: n.data, version: n.version, mzxid: n.mzxid, mtime: n.mtime });
-        this.tree.setData(n, copy(bytes), e.zxid, e.time);
+        this.undo?.push({ kind: 'set', path, node: n, data: n.data, version: n.version, mzxid: n.mzxid, mtime: n.mtime });
+        this.tree.setData(path, n, copy(bytes), e.zxid, e.time);
         events.push({ type: EventType.NodeDataChanged, path });
         return { kind: 'stat', stat: statOf(n) };
       }

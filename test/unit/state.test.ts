@@ -185,3 +185,29 @@ test('a snapshot restores the same tree and sessions', () => {
   assert.deepEqual([...back.tree.ephemerals.get(1n)!], ['/a/b']);
   assert.equal(back.sessions.get(1n)!.timeout, 30000);
 });
+
+test('quota stats follow creates, deletes, setData and multi rollback, and survive a snapshot', () => {
+  const h = new Harness();
+  h.session(1n);
+  h.create(1n, '/q', 0, 'abc');
+  h.create(1n, '/q/a', 0, 'hello');
+  h.create(1n, '/zookeeper/quota/q');
+  h.create(1n, '/zookeeper/quota/q/zookeeper_limits', 0, 'count=10,bytes=-1');
+  h.create(1n, '/zookeeper/quota/q/zookeeper_stats', 0, 'count=0,bytes=0');
+  const stats = () => Buffer.from(h.sm.tree.get('/zookeeper/quota/q/zookeeper_stats')!.data).toString();
+  assert.equal(stats(), 'count=2,bytes=8');
+  h.create(1n, '/q/b', 0, '12');
+  h.req(1n, { op: 5, req: { path: '/q/a', data: Buffer.from('hi'), version: -1 } });
+  assert.equal(stats(), 'count=3,bytes=7');
+  h.req(1n, { op: 14, req: [
+    { op: 2, req: { path: '/q/b', version: -1 } },
+    { op: 5, req: { path: '/q/a', data: Buffer.from('a much longer value'), version: -1 } },
+    { op: 13, req: { path: '/q', version: 99 } },
+  ] });
+  assert.equal(stats(), 'count=3,bytes=7', 'a failed multi leaves the usage as it was');
+  h.req(1n, { op: 2, req: { path: '/q/b', version: -1 } });
+  assert.equal(stats(), 'count=2,bytes=5');
+  const back = deserializeState(Buffer.concat([...serializeState(h.sm)]), h.sm.opts);
+  assert.deepEqual([...back.tree.quotaRoots], ['/q']);
+  assert.equal(Buffer.from(back.tree.get('/zookeeper/quota/q/zookeeper_stats')!.data).toString(), 'count=2,bytes=5');
+});
