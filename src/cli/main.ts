@@ -47,7 +47,8 @@ function parseFlags(args: string[]): { configPath?: string; port?: number; dataD
         break;
       case '--port': {
         const v = value();
-        if (!/^\d+$/.test(v) || Number(v) > 65535) throw new ConfigError(`--port ${v} is not a port number (0..65535)`, { key: '--port' });
+        if (!/^\d+$/.test(v) || Number(v) > 65535)
+          throw new ConfigError(`--port ${v} is not a port number (0..65535)`, { key: '--port' });
         out.port = Number(v);
         break;
       }
@@ -66,7 +67,8 @@ async function serverCommand(args: string[]): Promise<void> {
   try {
     const { config, warnings } = loadConfig(parseFlags(args));
     for (const w of warnings) process.stderr.write(`synod: warning: ${w}\n`);
-    if (!config.forceSync) process.stderr.write('synod: WARNING: forceSync=no: acknowledged writes can be lost on power failure\n');
+    if (!config.forceSync)
+      process.stderr.write('synod: WARNING: forceSync=no: acknowledged writes can be lost on power failure\n');
     server = new SynodServer(config);
     await server.start();
   } catch (err) {

@@ -43,7 +43,7 @@ export class JuteReader {
     const b = this.buf;
     const p = this.pos;
     this.pos = p + 4;
-    return ((b[p]! << 24) | (b[p + 1]! << 16) | (b[p + 2]! << 8) | b[p + 3]!) | 0;
+    return (b[p]! << 24) | (b[p + 1]! << 16) | (b[p + 2]! << 8) | b[p + 3]! | 0;
   }
 
   /** A long that must fit in a JS number exactly (zxids, times); larger values are an error. */

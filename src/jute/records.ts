@@ -214,7 +214,12 @@ export function readRequest(op: number, r: JuteReader): Request {
     case OpCode.reconfig:
       return {
         op,
-        req: { joiningServers: r.ustring(), leavingServers: r.ustring(), newMembers: r.ustring(), curConfigId: r.long() },
+        req: {
+          joiningServers: r.ustring(),
+          leavingServers: r.ustring(),
+          newMembers: r.ustring(),
+          curConfigId: r.long(),
+        },
       };
     case OpCode.checkWatches:
     case OpCode.removeWatches:

@@ -77,7 +77,12 @@ export class Connection {
   }
 
   /** Appends received bytes; returns complete frames, or a reason to close. */
-  take(data: Buffer, maxFrame: number, onFrame: (frame: Buffer) => void, onPrefix: (word: string) => boolean): string | null {
+  take(
+    data: Buffer,
+    maxFrame: number,
+    onFrame: (frame: Buffer) => void,
+    onPrefix: (word: string) => boolean,
+  ): string | null {
     this.chunks.push(data);
     this.buffered += data.length;
     for (;;) {

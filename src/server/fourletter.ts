@@ -88,7 +88,14 @@ const COMMANDS: Record<string, (s: SynodServer) => string> = {
     return 'Connection stats reset.\n';
   },
   srst: (s) => {
-    Object.assign(s.stats, { packetsReceived: 0, packetsSent: 0, minLatency: Number.MAX_SAFE_INTEGER, maxLatency: 0, totalLatency: 0, count: 0 });
+    Object.assign(s.stats, {
+      packetsReceived: 0,
+      packetsSent: 0,
+      minLatency: Number.MAX_SAFE_INTEGER,
+      maxLatency: 0,
+      totalLatency: 0,
+      count: 0,
+    });
     return 'Server stats reset.\n';
   },
   conf: (s) => {
@@ -124,7 +131,10 @@ const COMMANDS: Record<string, (s: SynodServer) => string> = {
       ['os.version', release()],
       ['user.name', user],
       ['user.dir', process.cwd()],
-      ['os.memory.free', `${Math.round((process.memoryUsage().heapTotal - process.memoryUsage().heapUsed) / 1048576)}MB`],
+      [
+        'os.memory.free',
+        `${Math.round((process.memoryUsage().heapTotal - process.memoryUsage().heapUsed) / 1048576)}MB`,
+      ],
       ['os.memory.max', `${Math.round(process.memoryUsage().rss / 1048576)}MB`],
     ];
     return 'Environment:\n' + env.map(([k, v]) => `${k}=${v}\n`).join('');

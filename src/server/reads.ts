@@ -99,7 +99,8 @@ function readInto(ctx: ReadContext, req: Request, w: JuteWriter): void {
       const mine = tree.ephemerals.get(ctx.sessionId);
       const prefix = req.req.prefixPath.trim();
       const out: string[] = [];
-      if (mine) for (const p of mine) if (prefix === '' || prefix === '/' || p.startsWith(req.req.prefixPath)) out.push(p);
+      if (mine)
+        for (const p of mine) if (prefix === '' || prefix === '/' || p.startsWith(req.req.prefixPath)) out.push(p);
       w.stringVector(out);
       return;
     }

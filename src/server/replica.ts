@@ -70,7 +70,9 @@ export class Replica {
     this.lastLoggedZxid = this.sm.lastZxid;
     this.sinceSnapshot = replayed;
     if (this.wal.lastIndex < snapshotIndex) {
-      throw new Error(`log ends at index ${this.wal.lastIndex} before the snapshot at ${snapshotIndex}: log files are missing`);
+      throw new Error(
+        `log ends at index ${this.wal.lastIndex} before the snapshot at ${snapshotIndex}: log files are missing`,
+      );
     }
     return { snapshotIndex, replayed };
   }

@@ -38,9 +38,34 @@ const WRITE_OPS = new Set<number>([
 ]);
 
 const OP_NAMES: Record<number, string> = {
-  1: 'CREA', 15: 'CREA', 19: 'CREA', 21: 'CREA', 2: 'DELE', 3: 'EXIS', 4: 'GETD', 5: 'SETD', 6: 'GETA', 7: 'SETA',
-  8: 'GETC', 12: 'GETC', 9: 'SYNC', 11: 'PING', 13: 'CHEC', 14: 'MULT', 22: 'MLTR', 16: 'RECO', 17: 'CHKW',
-  18: 'REMW', 100: 'AUTH', 101: 'SETW', 105: 'STW2', 103: 'GETE', 104: 'GETACN', 106: 'ADDW', 107: 'HOMI', [-11]: 'CLOS',
+  1: 'CREA',
+  15: 'CREA',
+  19: 'CREA',
+  21: 'CREA',
+  2: 'DELE',
+  3: 'EXIS',
+  4: 'GETD',
+  5: 'SETD',
+  6: 'GETA',
+  7: 'SETA',
+  8: 'GETC',
+  12: 'GETC',
+  9: 'SYNC',
+  11: 'PING',
+  13: 'CHEC',
+  14: 'MULT',
+  22: 'MLTR',
+  16: 'RECO',
+  17: 'CHKW',
+  18: 'REMW',
+  100: 'AUTH',
+  101: 'SETW',
+  105: 'STW2',
+  103: 'GETE',
+  104: 'GETACN',
+  106: 'ADDW',
+  107: 'HOMI',
+  [-11]: 'CLOS',
 };
 
 export interface ServerStats {
@@ -85,7 +110,15 @@ export class SynodServer {
       log,
     });
     this.tracker = new SessionTracker(0, Date.now());
-    this.stats = { packetsReceived: 0, packetsSent: 0, minLatency: Number.MAX_SAFE_INTEGER, maxLatency: 0, totalLatency: 0, count: 0, started: Date.now() };
+    this.stats = {
+      packetsReceived: 0,
+      packetsSent: 0,
+      minLatency: Number.MAX_SAFE_INTEGER,
+      maxLatency: 0,
+      totalLatency: 0,
+      count: 0,
+      started: Date.now(),
+    };
   }
 
   get sm() {
@@ -94,7 +127,9 @@ export class SynodServer {
 
   async start(): Promise<void> {
     const { snapshotIndex, replayed } = await this.replica.open();
-    this.log(`recovered: snapshot index ${snapshotIndex}, ${replayed} log entries replayed, ${this.sm.tree.size} znodes, ${this.sm.sessions.size} sessions, zxid 0x${this.sm.lastZxid.toString(16)}`);
+    this.log(
+      `recovered: snapshot index ${snapshotIndex}, ${replayed} log entries replayed, ${this.sm.tree.size} znodes, ${this.sm.sessions.size} sessions, zxid 0x${this.sm.lastZxid.toString(16)}`,
+    );
     this.replica.onApply = (r, e) => this.afterApply(r, e);
     this.replica.onFatal = (err) => {
       this.log(`FATAL: storage failed, stopping so nothing undurable is acknowledged: ${err.message}`);
@@ -110,10 +145,14 @@ export class SynodServer {
     }
     if (this.config.autopurgePurgeInterval > 0) {
       this.timers.push(
-        setInterval(() => void this.replica.purge().then(
-          (r) => this.log(`autopurge removed ${r.snapshots.length} snapshots, ${r.logs} log segments`),
-          (e: Error) => this.log(`autopurge failed: ${e.message}`),
-        ), this.config.autopurgePurgeInterval * 3600_000),
+        setInterval(
+          () =>
+            void this.replica.purge().then(
+              (r) => this.log(`autopurge removed ${r.snapshots.length} snapshots, ${r.logs} log segments`),
+              (e: Error) => this.log(`autopurge failed: ${e.message}`),
+            ),
+          this.config.autopurgePurgeInterval * 3600_000,
+        ),
       );
     }
     for (const t of this.timers) t.unref();
@@ -198,7 +237,8 @@ export class SynodServer {
       else this.onRequest(conn, frame);
     } catch (err) {
       // A bad frame costs its own connection, never the server or another client.
-      const detail = err instanceof DecodeError ? err.message : `internal error: ${(err as Error).stack ?? String(err)}`;
+      const detail =
+        err instanceof DecodeError ? err.message : `internal error: ${(err as Error).stack ?? String(err)}`;
       this.log(`closing connection from ${conn.remoteAddress}: ${detail}`);
       conn.close();
     }
@@ -209,7 +249,9 @@ export class SynodServer {
     conn.handshaken = true;
     if (req.lastZxidSeen > this.sm.lastZxid) {
       // A client that has seen newer state must not be served an older view.
-      this.log(`refusing session 0x${req.sessionId.toString(16)}: client saw zxid 0x${req.lastZxidSeen.toString(16)}, ours is 0x${this.sm.lastZxid.toString(16)}`);
+      this.log(
+        `refusing session 0x${req.sessionId.toString(16)}: client saw zxid 0x${req.lastZxidSeen.toString(16)}, ours is 0x${this.sm.lastZxid.toString(16)}`,
+      );
       conn.close();
       return;
     }
@@ -401,7 +443,13 @@ export class SynodServer {
     const w = this.w;
     w.reset();
     const err = answerRead(
-      { sm: this.sm, watches: this.watches, watcher: conn.id, sessionId: conn.sessionId, authIds: session?.authIds ?? [] },
+      {
+        sm: this.sm,
+        watches: this.watches,
+        watcher: conn.id,
+        sessionId: conn.sessionId,
+        authIds: session?.authIds ?? [],
+      },
       req,
       w,
     );
@@ -413,7 +461,14 @@ export class SynodServer {
   /** Re-registers a reconnected client's watches, firing what it missed since relativeZxid. */
   private setWatches(
     conn: Connection,
-    sw: { relativeZxid: number; dataWatches: string[]; existWatches: string[]; childWatches: string[]; persistentWatches: string[]; persistentRecursiveWatches: string[] },
+    sw: {
+      relativeZxid: number;
+      dataWatches: string[];
+      existWatches: string[];
+      childWatches: string[];
+      persistentWatches: string[];
+      persistentRecursiveWatches: string[];
+    },
   ): void {
     const tree = this.sm.tree;
     const zxid = this.sm.lastZxid;
@@ -464,10 +519,19 @@ export class SynodServer {
       const last = i === ids.length - 1;
       this.w.reset();
       encodeAuth(this.w, ids[i]!.scheme, ids[i]!.id);
-      this.replica.propose(EntryKind.addAuth, conn.sessionId, xid, OpCode.auth, this.w.toBuffer(), last ? (res) => {
-        pending.frame = conn.frame(Xid.AUTH, 0, res.err);
-        this.flush(conn);
-      } : null);
+      this.replica.propose(
+        EntryKind.addAuth,
+        conn.sessionId,
+        xid,
+        OpCode.auth,
+        this.w.toBuffer(),
+        last
+          ? (res) => {
+              pending.frame = conn.frame(Xid.AUTH, 0, res.err);
+              this.flush(conn);
+            }
+          : null,
+      );
     }
   }
 
@@ -510,15 +574,18 @@ export class SynodServer {
     if (this.stopping) return;
     const tree = this.sm.tree;
     const now = Date.now();
-    let budget = Math.max(1, Math.floor((this.config.containerMaxPerMinute * this.config.containerCheckIntervalMs) / 60000));
+    let budget = Math.max(
+      1,
+      Math.floor((this.config.containerMaxPerMinute * this.config.containerCheckIntervalMs) / 60000),
+    );
     const candidates: string[] = [];
     for (const path of tree.containers) {
       const n = tree.get(path)!;
-      if (n.children === null && n.cversion > 0) candidates.push(path);
+      if (n.numChildren === 0 && n.cversion > 0) candidates.push(path);
     }
     for (const path of tree.ttls) {
       const n = tree.get(path)!;
-      if (n.children === null && now - n.mtime > ttlOfNode(n.ephemeralOwner)) candidates.push(path);
+      if (n.numChildren === 0 && now - n.mtime > ttlOfNode(n.ephemeralOwner)) candidates.push(path);
     }
     for (const path of candidates) {
       if (budget-- <= 0) break;

@@ -4,8 +4,12 @@
 import { Err, Perms, ZkError } from '../jute/constants.js';
 import type { ACL, Id } from '../jute/records.js';
 
-export const OPEN_ACL_UNSAFE: readonly ACL[] = Object.freeze([{ perms: Perms.ALL, id: { scheme: 'world', id: 'anyone' } }]);
-export const READ_ACL_UNSAFE: readonly ACL[] = Object.freeze([{ perms: Perms.READ, id: { scheme: 'world', id: 'anyone' } }]);
+export const OPEN_ACL_UNSAFE: readonly ACL[] = Object.freeze([
+  { perms: Perms.ALL, id: { scheme: 'world', id: 'anyone' } },
+]);
+export const READ_ACL_UNSAFE: readonly ACL[] = Object.freeze([
+  { perms: Perms.READ, id: { scheme: 'world', id: 'anyone' } },
+]);
 
 /** Parses `a.b.c.d[/bits]` (IPv4) into a 32-bit address and a mask; null when malformed. */
 export function parseIpv4Cidr(s: string): { addr: number; bits: number } | null {

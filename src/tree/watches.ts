@@ -107,12 +107,12 @@ export class WatchManager {
     if (!p) return false;
     let removed = false;
     const any = type === WatcherType.Any;
-    if (any || type === WatcherType.Children) removed = del(this.child, path, w) && p.child.delete(path) || removed;
-    if (any || type === WatcherType.Data) removed = del(this.data, path, w) && p.data.delete(path) || removed;
+    if (any || type === WatcherType.Children) removed = (del(this.child, path, w) && p.child.delete(path)) || removed;
+    if (any || type === WatcherType.Data) removed = (del(this.data, path, w) && p.data.delete(path)) || removed;
     if (any || type === WatcherType.Persistent)
-      removed = del(this.persistent, path, w) && p.persistent.delete(path) || removed;
+      removed = (del(this.persistent, path, w) && p.persistent.delete(path)) || removed;
     if (any || type === WatcherType.PersistentRecursive)
-      removed = del(this.recursive, path, w) && p.recursive.delete(path) || removed;
+      removed = (del(this.recursive, path, w) && p.recursive.delete(path)) || removed;
     return removed;
   }
 

@@ -2,8 +2,7 @@
 // znode parent-first, in chunks so a large tree never needs one huge buffer.
 import { JuteReader, JuteWriter } from '../jute/buffer.js';
 import { readAcls, writeAcls } from '../jute/records.js';
-import { ZNode } from '../tree/datatree.js';
-import { baseName, joinPath, parentOf } from '../tree/path.js';
+import { baseName, parentOf } from '../tree/path.js';
 import { StateMachine, type StateOptions } from './state.js';
 
 const MAGIC = 0x534e4150; // 'SNAP'
@@ -25,12 +24,9 @@ export function* serializeState(sm: StateMachine): Generator<Uint8Array> {
     writeAcls(w, list);
   }
   w.int(sm.tree.size);
-  // Depth-first from the root so every parent precedes its children.
-  const stack = ['/'];
-  while (stack.length > 0) {
-    const path = stack.pop()!;
-    const n = sm.tree.get(path)!;
-    w.ustring(path)
+  // Parents precede their children, so loading can insert in file order.
+  for (const n of sm.tree.preorder()) {
+    w.ustring(n.path)
       .buffer(n.data)
       .int(n.acl)
       .long(n.czxid)
@@ -42,7 +38,6 @@ export function* serializeState(sm: StateMachine): Generator<Uint8Array> {
       .int(n.aversion)
       .bigLong(n.ephemeralOwner)
       .long(n.pzxid);
-    if (n.children !== null) for (const c of n.children) stack.push(joinPath(path, c));
     if (w.length >= CHUNK) {
       yield w.toBuffer();
       w.reset();
@@ -80,28 +75,31 @@ export function deserializeState(buf: Uint8Array, opts: StateOptions): StateMach
   const nNodes = r.int();
   for (let i = 0; i < nNodes; i++) {
     const path = r.string();
-    const data = Uint8Array.prototype.slice.call(r.buffer() ?? new Uint8Array(0));
+    const data = r.buffer() ?? new Uint8Array(0);
     const aclIdx = r.int();
-    const n = new ZNode(data, 0, r.long(), r.long(), r.long(), r.long(), r.int(), r.int(), r.int(), r.bigLong(), r.long());
     const acl = aclByIdx.get(aclIdx);
     if (!acl) throw new Error(`snapshot names unknown ACL ${aclIdx} at ${path}`);
+    const rec = {
+      data,
+      acl,
+      czxid: r.long(),
+      mzxid: r.long(),
+      ctime: r.long(),
+      mtime: r.long(),
+      version: r.int(),
+      cversion: r.int(),
+      aversion: r.int(),
+      ephemeralOwner: r.bigLong(),
+      pzxid: r.long(),
+    };
     const existing = tree.get(path);
     if (existing) {
       // The root and system nodes exist already; take their recorded state.
-      tree.acls.release(existing.acl);
-      existing.acl = tree.acls.intern(acl);
-      tree.dataBytes += data.length - existing.data.length;
-      Object.assign(existing, { ...n, acl: existing.acl, children: existing.children });
+      tree.overwrite(existing, rec);
       continue;
     }
-    if (!tree.get(parentOf(path))) throw new Error(`snapshot lists ${baseName(path)} before its parent`);
-    const node = tree.insert(path, data, tree.acls.intern(acl), n.ephemeralOwner, n.czxid, n.ctime, false);
-    node.mzxid = n.mzxid;
-    node.mtime = n.mtime;
-    node.version = n.version;
-    node.cversion = n.cversion;
-    node.aversion = n.aversion;
-    node.pzxid = n.pzxid;
+    if (!tree.has(parentOf(path))) throw new Error(`snapshot lists ${baseName(path)} before its parent`);
+    tree.restore(path, rec);
   }
   tree.loading = false;
   tree.rebuildQuotaRoots();

@@ -2,10 +2,19 @@
 // by applying committed entries in log order. Deterministic: it reads nothing
 // but its own state and the entry.
 import { JuteReader } from '../jute/buffer.js';
-import { CreateMode, Err, EventType, MAX_TTL, OpCode, Perms, ZkError, CONTAINER_EPHEMERAL_OWNER } from '../jute/constants.js';
+import {
+  CreateMode,
+  Err,
+  EventType,
+  MAX_TTL,
+  OpCode,
+  Perms,
+  ZkError,
+  CONTAINER_EPHEMERAL_OWNER,
+} from '../jute/constants.js';
 import { readRequest, type ACL, type CreateRequest, type Id, type MultiOp, type Stat } from '../jute/records.js';
 import { checkAcl, fixupAcl } from '../tree/acl.js';
-import { DataTree, ephemeralKind, statOf, ttlOf, ttlOwner, type ZNode } from '../tree/datatree.js';
+import { DataTree, ephemeralKind, statOf, ttlOf, ttlOwner, type NodeRecord, type ZNode } from '../tree/datatree.js';
 import { invalidPathReason, parentOf, sequenceSuffix } from '../tree/path.js';
 import { decodeAuth, decodeCreateSession, decodePath, EntryKind, type Entry } from './entry.js';
 
@@ -55,7 +64,7 @@ export interface StateOptions {
 
 type Undo =
   | { kind: 'create'; path: string; parentCversion: number; parentPzxid: number }
-  | { kind: 'delete'; path: string; node: ZNode; parentPzxid: number }
+  | { kind: 'delete'; path: string; node: NodeRecord; parentPzxid: number }
   | { kind: 'set'; path: string; node: ZNode; data: Uint8Array; version: number; mzxid: number; mtime: number };
 
 const NO_EVENTS: WatchEvent[] = [];
@@ -121,7 +130,10 @@ export class StateMachine {
       // Deepest first never matters (ephemerals have no children), but a stable order keeps replicas' events identical.
       for (const path of [...owned].sort()) {
         this.tree.remove(path, e.zxid);
-        events.push({ type: EventType.NodeDeleted, path }, { type: EventType.NodeChildrenChanged, path: parentOf(path) });
+        events.push(
+          { type: EventType.NodeDeleted, path },
+          { type: EventType.NodeChildrenChanged, path: parentOf(path) },
+        );
       }
     }
     return { err: Err.OK, reply: null, events, closedSession: e.sessionId, createdSession: null };
@@ -129,7 +141,7 @@ export class StateMachine {
 
   private applyExpireNode(e: Entry, path: string): ApplyResult {
     const n = this.tree.get(path);
-    if (!n || n.children !== null) return result(Err.NOTEMPTY);
+    if (!n || n.numChildren > 0) return result(Err.NOTEMPTY);
     const kind = ephemeralKind(n.ephemeralOwner, this.opts.extendedTypes);
     if (kind === 'container') {
       if (n.cversion === 0) return result(Err.BADVERSION); // never had a child: not yet a candidate
@@ -190,7 +202,13 @@ export class StateMachine {
         type: -1,
         err: i < failedAt ? Err.OK : i === failedAt ? failCode : Err.RUNTIMEINCONSISTENCY,
       }));
-      return { err: Err.OK, reply: { kind: 'multi', results }, events: NO_EVENTS, closedSession: null, createdSession: null };
+      return {
+        err: Err.OK,
+        reply: { kind: 'multi', results },
+        events: NO_EVENTS,
+        closedSession: null,
+        createdSession: null,
+      };
     }
     const results: MultiResult[] = ops.map((op, i) => {
       const r = replies[i]!;
@@ -256,7 +274,7 @@ export class StateMachine {
         checkAcl(this.tree.aclOf(parent), Perms.DELETE, s.authIds);
         const n = this.node(path);
         checkVersion(n.version, version);
-        if (n.children !== null) throw new ZkError(Err.NOTEMPTY);
+        if (n.numChildren > 0) throw new ZkError(Err.NOTEMPTY);
         this.deleteNode(path, e.zxid, events);
         return null;
       }
@@ -270,7 +288,15 @@ export class StateMachine {
         checkVersion(n.version, version);
         const bytes = data ?? new Uint8Array(0);
         if (bytes.length > this.opts.maxDataBytes) throw new ZkError(Err.BADARGUMENTS);
-        this.undo?.push({ kind: 'set', path, node: n, data: n.data, version: n.version, mzxid: n.mzxid, mtime: n.mtime });
+        this.undo?.push({
+          kind: 'set',
+          path,
+          node: n,
+          data: n.data,
+          version: n.version,
+          mzxid: n.mzxid,
+          mtime: n.mtime,
+        });
         this.tree.setData(path, n, copy(bytes), e.zxid, e.time);
         events.push({ type: EventType.NodeDataChanged, path });
         return { kind: 'stat', stat: statOf(n) };

@@ -15,7 +15,9 @@ const OPEN: ACL[] = [{ perms: Perms.ALL, id: { scheme: 'world', id: 'anyone' } }
 let server: ServerHandle;
 
 before(async () => {
-  server = await startSynod({ config: { maxClientCnxns: 40, tickTime: 500, minSessionTimeout: 1000, maxSessionTimeout: 10000 } });
+  server = await startSynod({
+    config: { maxClientCnxns: 40, tickTime: 500, minSessionTimeout: 1000, maxSessionTimeout: 10000 },
+  });
 });
 after(async () => {
   await server?.destroy();
@@ -100,7 +102,10 @@ test('session expiry deletes ephemerals and fires their watches', async () => {
   const ev = await waitFor('NodeDeleted', () => events.find((e) => e.path === '/exp/e'));
   assert.equal(ev.type, EventType.NodeDeleted);
   assert.equal((await watcher.send({ op: OpCode.exists, req: { path: '/exp/e', watch: false } })).err, Err.NONODE);
-  await assert.rejects(client({ sessionId: owner.sessionId, passwd: owner.passwd }), (e: Error & { code?: number }) => e.code === Err.SESSIONEXPIRED);
+  await assert.rejects(
+    client({ sessionId: owner.sessionId, passwd: owner.passwd }),
+    (e: Error & { code?: number }) => e.code === Err.SESSIONEXPIRED,
+  );
   await watcher.close();
 });
 
@@ -146,17 +151,23 @@ test('setWatches fires what a reconnecting client missed and re-arms the rest', 
   });
   assert.equal(reply.err, Err.OK);
   const got = events.map((e) => `${e.type} ${e.path}`).sort();
-  assert.deepEqual(got, [
-    `${EventType.NodeCreated} /sw/born`,
-    `${EventType.NodeDataChanged} /sw`,
-    `${EventType.NodeChildrenChanged} /sw`,
-    `${EventType.NodeDeleted} /sw/gone`,
-  ].sort());
+  assert.deepEqual(
+    got,
+    [
+      `${EventType.NodeCreated} /sw/born`,
+      `${EventType.NodeDataChanged} /sw`,
+      `${EventType.NodeChildrenChanged} /sw`,
+      `${EventType.NodeDeleted} /sw/gone`,
+    ].sort(),
+  );
   events.length = 0;
   await create(c, '/sw/unborn');
   await c.send({ op: OpCode.setData, req: { path: '/sw/same', data: null, version: -1 } });
   await waitFor('re-armed watches', () => (events.length >= 2 ? true : undefined));
-  assert.deepEqual(events.map((e) => `${e.type} ${e.path}`).sort(), [`${EventType.NodeCreated} /sw/unborn`, `${EventType.NodeDataChanged} /sw/same`].sort());
+  assert.deepEqual(
+    events.map((e) => `${e.type} ${e.path}`).sort(),
+    [`${EventType.NodeCreated} /sw/unborn`, `${EventType.NodeDataChanged} /sw/same`].sort(),
+  );
   await r.close();
   await c.close();
 });
@@ -166,18 +177,24 @@ test('persistent recursive watches see the subtree and stay; removeWatches ends 
   const w = await client({ onEvent: (e) => events.push(e) });
   const c = await client();
   await create(c, '/rw');
-  assert.equal((await w.send({ op: OpCode.addWatch, req: { path: '/rw', mode: AddWatchMode.PERSISTENT_RECURSIVE } })).err, Err.OK);
+  assert.equal(
+    (await w.send({ op: OpCode.addWatch, req: { path: '/rw', mode: AddWatchMode.PERSISTENT_RECURSIVE } })).err,
+    Err.OK,
+  );
   await create(c, '/rw/a');
   await create(c, '/rw/a/b');
   await c.send({ op: OpCode.setData, req: { path: '/rw/a/b', data: Buffer.from('x'), version: -1 } });
   await c.send({ op: OpCode.delete, req: { path: '/rw/a/b', version: -1 } });
   await waitFor('4 events', () => (events.length >= 4 ? true : undefined));
-  assert.deepEqual(events.map((e) => `${e.type} ${e.path}`), [
-    `${EventType.NodeCreated} /rw/a`,
-    `${EventType.NodeCreated} /rw/a/b`,
-    `${EventType.NodeDataChanged} /rw/a/b`,
-    `${EventType.NodeDeleted} /rw/a/b`,
-  ]);
+  assert.deepEqual(
+    events.map((e) => `${e.type} ${e.path}`),
+    [
+      `${EventType.NodeCreated} /rw/a`,
+      `${EventType.NodeCreated} /rw/a/b`,
+      `${EventType.NodeDataChanged} /rw/a/b`,
+      `${EventType.NodeDeleted} /rw/a/b`,
+    ],
+  );
   assert.equal((await w.send({ op: OpCode.checkWatches, req: { path: '/rw', type: 5 } })).err, Err.OK);
   assert.equal((await w.send({ op: OpCode.removeWatches, req: { path: '/rw', type: 5 } })).err, Err.OK);
   assert.equal((await w.send({ op: OpCode.removeWatches, req: { path: '/rw', type: 5 } })).err, Err.NOWATCHER);
@@ -199,7 +216,7 @@ test('many requests in flight on one session are answered in order, reads after 
   const out = await Promise.all(replies);
   for (let i = 0; i < out.length; i += 2) {
     const read = out[i + 1]!.body as { data: Uint8Array };
-    assert.equal(Buffer.from(read.data).toString(), String(i / 2 + 1), 'a read sees its session\'s earlier write');
+    assert.equal(Buffer.from(read.data).toString(), String(i / 2 + 1), "a read sees its session's earlier write");
     assert.ok(out[i + 1]!.xid > out[i]!.xid);
   }
   await c.close();
@@ -229,7 +246,9 @@ test('multiRead, getAllChildrenNumber, getEphemerals, whoAmI', async () => {
   const e = await c.send({ op: OpCode.getEphemerals, req: { prefixPath: '/mr' } });
   assert.deepEqual((e.body as { ephemerals: string[] }).ephemerals, ['/mr/a']);
   const who = await c.send({ op: OpCode.whoAmI, req: null });
-  assert.deepEqual((who.body as { clientInfo: Array<{ authScheme: string; user: string }> }).clientInfo, [{ authScheme: 'ip', user: '127.0.0.1' }]);
+  assert.deepEqual((who.body as { clientInfo: Array<{ authScheme: string; user: string }> }).clientInfo, [
+    { authScheme: 'ip', user: '127.0.0.1' },
+  ]);
   await c.close();
 });
 
@@ -263,7 +282,9 @@ test('a torn log tail is cut off at start; corruption before the tail stops the 
   for (let i = 0; i < 50; i++) await create(c, `/torn-${i}`, 0, 'x'.repeat(100));
   await c.close();
   await server.stop();
-  const logs = readdirSync(server.dataDir).filter((f) => f.startsWith('log.')).sort();
+  const logs = readdirSync(server.dataDir)
+    .filter((f) => f.startsWith('log.'))
+    .sort();
   assert.ok(logs.length > 0, `log segments in ${server.dataDir}: ${readdirSync(server.dataDir).join(' ')}`);
   const last = join(server.dataDir, logs[logs.length - 1]!);
   appendFileSync(last, Buffer.from([0, 0, 1, 0, 9, 9, 9])); // a record header promising bytes that never came

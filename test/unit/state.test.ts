@@ -79,10 +79,12 @@ test('a failed multi changes nothing and reports OK, the error, then RUNTIMEINCO
     ],
   });
   assert.equal(r.err, 0);
-  assert.deepEqual(
-    r.reply && r.reply.kind === 'multi' ? r.reply.results.map((x) => [x.type, x.err]) : null,
-    [[-1, 0], [-1, 0], [-1, Err.BADVERSION], [-1, Err.RUNTIMEINCONSISTENCY]],
-  );
+  assert.deepEqual(r.reply && r.reply.kind === 'multi' ? r.reply.results.map((x) => [x.type, x.err]) : null, [
+    [-1, 0],
+    [-1, 0],
+    [-1, Err.BADVERSION],
+    [-1, Err.RUNTIMEINCONSISTENCY],
+  ]);
   assert.equal(h.sm.tree.get('/m/a'), undefined);
   assert.equal(h.sm.tree.get('/m')!.cversion, before);
   assert.equal(h.sm.tree.get('/m')!.version, 0);
@@ -102,7 +104,10 @@ test('a multi that succeeds applies every op with one zxid', () => {
     ],
   });
   assert.ok(r.reply && r.reply.kind === 'multi');
-  assert.deepEqual(r.reply.results.map((x) => x.path), ['/s', '/s/p-0000000000', '/s/p-0000000001']);
+  assert.deepEqual(
+    r.reply.results.map((x) => x.path),
+    ['/s', '/s/p-0000000000', '/s/p-0000000001'],
+  );
   assert.equal(h.sm.tree.get('/s/p-0000000001')!.czxid, h.sm.tree.get('/s')!.czxid);
 });
 
@@ -158,7 +163,9 @@ test('digest ACLs: NOAUTH without the identity, allowed with it; auth expands to
   const creatorAll: ACL[] = [{ perms: Perms.ALL, id: { scheme: 'auth', id: '' } }];
   assert.equal(h.create(2n, '/x', 0, 'd', creatorAll).err, Err.INVALIDACL);
   assert.equal(h.create(1n, '/x', 0, 'd', creatorAll).err, 0);
-  assert.deepEqual(h.sm.tree.aclOf(h.sm.tree.get('/x')!), [{ perms: Perms.ALL, id: { scheme: 'digest', id: 'alice:hash' } }]);
+  assert.deepEqual(h.sm.tree.aclOf(h.sm.tree.get('/x')!), [
+    { perms: Perms.ALL, id: { scheme: 'digest', id: 'alice:hash' } },
+  ]);
   assert.equal(h.req(2n, { op: 5, req: { path: '/x', data: null, version: -1 } }).err, Err.NOAUTH);
   assert.equal(h.req(1n, { op: 5, req: { path: '/x', data: null, version: -1 } }).err, 0);
   assert.equal(h.create(1n, '/y', 0, 'd', [{ perms: Perms.ALL, id: { scheme: 'nope', id: 'z' } }]).err, Err.INVALIDACL);
@@ -176,11 +183,16 @@ test('a snapshot restores the same tree and sessions', () => {
   const back = deserializeState(bytes, h.sm.opts);
   assert.equal(back.lastZxid, h.sm.lastZxid);
   assert.equal(back.tree.size, h.sm.tree.size);
-  for (const [path, n] of h.sm.tree.nodes) {
+  for (const path of h.sm.tree.allPaths()) {
+    const n = h.sm.tree.get(path)!;
     const m = back.tree.get(path);
     assert.ok(m, path);
-    assert.deepEqual({ ...m, children: null, data: Buffer.from(m.data) }, { ...n, children: null, data: Buffer.from(n.data) }, path);
-    assert.deepEqual([...(m.children ?? [])].sort(), [...(n.children ?? [])].sort());
+    assert.deepEqual(
+      { ...back.tree.record(m), data: Buffer.from(m.data) },
+      { ...h.sm.tree.record(n), data: Buffer.from(n.data) },
+      path,
+    );
+    assert.deepEqual(back.tree.childrenOf(m).sort(), h.sm.tree.childrenOf(n).sort());
   }
   assert.deepEqual([...back.tree.ephemerals.get(1n)!], ['/a/b']);
   assert.equal(back.sessions.get(1n)!.timeout, 30000);
@@ -199,11 +211,14 @@ test('quota stats follow creates, deletes, setData and multi rollback, and survi
   h.create(1n, '/q/b', 0, '12');
   h.req(1n, { op: 5, req: { path: '/q/a', data: Buffer.from('hi'), version: -1 } });
   assert.equal(stats(), 'count=3,bytes=7');
-  h.req(1n, { op: 14, req: [
-    { op: 2, req: { path: '/q/b', version: -1 } },
-    { op: 5, req: { path: '/q/a', data: Buffer.from('a much longer value'), version: -1 } },
-    { op: 13, req: { path: '/q', version: 99 } },
-  ] });
+  h.req(1n, {
+    op: 14,
+    req: [
+      { op: 2, req: { path: '/q/b', version: -1 } },
+      { op: 5, req: { path: '/q/a', data: Buffer.from('a much longer value'), version: -1 } },
+      { op: 13, req: { path: '/q', version: 99 } },
+    ],
+  });
   assert.equal(stats(), 'count=3,bytes=7', 'a failed multi leaves the usage as it was');
   h.req(1n, { op: 2, req: { path: '/q/b', version: -1 } });
   assert.equal(stats(), 'count=2,bytes=5');
