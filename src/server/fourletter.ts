@@ -1,6 +1,7 @@
 // Four-letter words on the client port, in ZooKeeper's output formats so tools
 // that parse them (zktop, monitoring scripts, Nagios checks) keep working.
-import { readdirSync } from 'node:fs';
+import { readdirSync, statSync } from 'node:fs';
+import { join } from 'node:path';
 import { hostname, platform, release, arch, userInfo } from 'node:os';
 import type { Connection } from './connection.js';
 import type { SynodServer } from './server.js';
@@ -67,6 +68,23 @@ function openFds(): number {
   } catch {
     return 0;
   }
+}
+
+function dirBytes(dir: string): number {
+  let total = 0;
+  try {
+    for (const f of readdirSync(dir)) {
+      try {
+        const st = statSync(join(dir, f));
+        if (st.isFile()) total += st.size;
+      } catch {
+        /* removed while we looked */
+      }
+    }
+  } catch {
+    return 0;
+  }
+  return total;
 }
 
 const COMMANDS: Record<string, (s: SynodServer) => string> = {
@@ -206,7 +224,7 @@ const COMMANDS: Record<string, (s: SynodServer) => string> = {
     ];
     return rows.map(([k, v]) => `${k}\t${v}\n`).join('');
   },
-  dirs: (s) => `datadir_size: 0\nlogdir_size: 0\n`.replace('0', '0') + (s ? '' : ''),
+  dirs: (s) => `datadir_size: ${dirBytes(s.config.dataDir)}\nlogdir_size: ${dirBytes(s.config.dataLogDir)}\n`,
   gtmk: () => '306\n',
   hash: () => '\n',
   stmk: () => '306\n',

@@ -74,7 +74,7 @@ function readInto(ctx: ReadContext, req: Request, w: JuteWriter): void {
     case OpCode.getData: {
       const n = nodeFor(ctx, req.req.path, Perms.READ);
       if (req.req.watch) ctx.watches.addData(req.req.path, ctx.watcher);
-      writeGetData(w, n.data, statOf(n));
+      writeGetData(w, n.dataOrNull, statOf(n));
       return;
     }
     case OpCode.getChildren:
@@ -133,7 +133,7 @@ function readInto(ctx: ReadContext, req: Request, w: JuteWriter): void {
             const n = nodeFor(ctx, op.req.path, Perms.READ);
             if (op.req.watch) ctx.watches.addData(op.req.path, ctx.watcher);
             writeMultiHeader(w, OpCode.getData, false, 0);
-            writeGetData(w, n.data, statOf(n));
+            writeGetData(w, n.dataOrNull, statOf(n));
           } else if (op.op === OpCode.getChildren) {
             const n = nodeFor(ctx, op.req.path, Perms.READ);
             if (op.req.watch) ctx.watches.addChild(op.req.path, ctx.watcher);

@@ -14,6 +14,8 @@ import { baseName, joinPath, parentOf } from './path.js';
 
 const EMPTY = new Uint8Array(0);
 const NONE = -1;
+/** lenCol value of a znode whose data is null, which ZooKeeper keeps apart from empty. */
+const NULL_DATA = -1;
 const SLAB_BYTES = 8 * 1024 * 1024;
 
 export type EphemeralKind = 'normal' | 'ephemeral' | 'container' | 'ttl';
@@ -52,7 +54,7 @@ export function parseStatsTrack(data: Uint8Array): { count: number; bytes: numbe
 
 /** Everything about a znode but its place in the tree: for multi rollback and snapshots. */
 export interface NodeRecord {
-  data: Uint8Array;
+  data: Uint8Array | null;
   acl: readonly ACL[];
   czxid: number;
   mzxid: number;
@@ -128,20 +130,34 @@ export class ZNode {
   get numChildren(): number {
     return this.t.childCountCol[this.slot]!;
   }
+  /** The bytes as ZooKeeper holds them: null when created or set with null data. */
+  get dataOrNull(): Uint8Array | null {
+    return this.t.isNullData(this.slot) ? null : this.t.dataOf(this.slot);
+  }
+  kind(): EphemeralKind {
+    return ephemeralKind(this.ephemeralOwner, this.t.extendedTypes);
+  }
 }
 
+/**
+ * The Stat a client sees (DataNode.copyStat): cversion counts creates and
+ * deletes, derived from the stored count of creates; container and TTL owners
+ * read as 0.
+ */
 export function statOf(n: ZNode): Stat {
+  const numChildren = n.numChildren;
+  const owner = n.ephemeralOwner;
   return {
     czxid: n.czxid,
     mzxid: n.mzxid,
     ctime: n.ctime,
     mtime: n.mtime,
     version: n.version,
-    cversion: n.cversion,
+    cversion: n.cversion * 2 - numChildren,
     aversion: n.aversion,
-    ephemeralOwner: n.ephemeralOwner,
+    ephemeralOwner: owner === 0n || n.kind() !== 'ephemeral' ? 0n : owner,
     dataLength: n.data.length,
-    numChildren: n.numChildren,
+    numChildren,
     pzxid: n.pzxid,
   };
 }
@@ -200,7 +216,7 @@ export class DataTree {
 
   constructor(readonly extendedTypes = false) {
     const root = this.allocSlot('/');
-    this.setFields(root, EMPTY, this.acls.intern(OPEN_ACL_UNSAFE), 0, 0, 0, 0n, 0);
+    this.setFields(root, EMPTY, this.acls.intern(OPEN_ACL_UNSAFE), 0, 0, 0n);
     for (const p of [ZOOKEEPER_PATH, QUOTA_PATH])
       this.insert(p, EMPTY, this.acls.intern(OPEN_ACL_UNSAFE), 0n, 0, 0, false);
     // Reconfig's node is world-readable only (ZOOKEEPER-2014); ZooKeeper leaves its aversion at -1.
@@ -250,13 +266,11 @@ export class DataTree {
 
   private setFields(
     slot: number,
-    data: Uint8Array,
+    data: Uint8Array | null,
     aclIdx: number,
     zxid: number,
     time: number,
-    _unused: number,
     owner: bigint,
-    _v: number,
   ): void {
     this.czxidCol[slot] = zxid;
     this.mzxidCol[slot] = zxid;
@@ -273,7 +287,11 @@ export class DataTree {
 
   // ---- data slabs ----
 
-  private storeData(slot: number, data: Uint8Array): void {
+  private storeData(slot: number, data: Uint8Array | null): void {
+    if (data === null) {
+      this.lenCol[slot] = NULL_DATA;
+      return;
+    }
     const len = data.length;
     this.lenCol[slot] = len;
     if (len === 0) return;
@@ -291,14 +309,18 @@ export class DataTree {
   }
 
   private dropData(slot: number): void {
-    this.garbageBytes += this.lenCol[slot]!;
+    this.garbageBytes += Math.max(0, this.lenCol[slot]!);
     this.lenCol[slot] = 0;
+  }
+
+  isNullData(slot: number): boolean {
+    return this.lenCol[slot] === NULL_DATA;
   }
 
   /** A view of a znode's bytes. Bytes in a slab are never overwritten, so a view stays right. */
   dataOf(slot: number): Uint8Array {
     const len = this.lenCol[slot]!;
-    if (len === 0) return EMPTY;
+    if (len <= 0) return EMPTY;
     const off = this.offCol[slot]!;
     return this.slabs[this.slabCol[slot]!]!.subarray(off, off + len);
   }
@@ -312,7 +334,7 @@ export class DataTree {
     this.garbageBytes = 0;
     for (const slot of this.index.values()) {
       const len = this.lenCol[slot]!;
-      if (len === 0) continue;
+      if (len <= 0) continue;
       const off = this.offCol[slot]!;
       this.storeData(slot, old[this.slabCol[slot]!]!.subarray(off, off + len));
     }
@@ -373,7 +395,7 @@ export class DataTree {
 
   record(n: ZNode): NodeRecord {
     return {
-      data: n.data,
+      data: n.dataOrNull,
       acl: this.aclOf(n),
       czxid: n.czxid,
       mzxid: n.mzxid,
@@ -396,7 +418,7 @@ export class DataTree {
    */
   insert(
     path: string,
-    data: Uint8Array,
+    data: Uint8Array | null,
     aclIdx: number,
     ephemeralOwner: bigint,
     zxid: number,
@@ -405,15 +427,16 @@ export class DataTree {
   ): ZNode {
     const parent = this.index.get(parentOf(path))!;
     const slot = this.allocSlot(path);
-    this.setFields(slot, data, aclIdx, zxid, time, 0, ephemeralOwner, 0);
+    this.setFields(slot, data, aclIdx, zxid, time, ephemeralOwner);
     this.link(parent, slot);
     if (bumpParent) {
       this.cversionCol[parent]!++;
       this.pzxidCol[parent] = zxid;
     }
-    this.dataBytes += data.length;
+    const bytes = data === null ? 0 : data.length;
+    this.dataBytes += bytes;
     this.indexKind(path, ephemeralOwner);
-    if (!this.loading) this.quotaOnInsert(path, data.length);
+    if (!this.loading) this.quotaOnInsert(path, bytes);
     return new ZNode(this, slot);
   }
 
@@ -457,7 +480,7 @@ export class DataTree {
 
   create(
     path: string,
-    data: Uint8Array,
+    data: Uint8Array | null,
     acl: readonly ACL[],
     ephemeralOwner: bigint,
     zxid: number,
@@ -477,7 +500,8 @@ export class DataTree {
     this.index.delete(path);
     this.paths[slot] = undefined;
     this.acls.release(this.aclCol[slot]!);
-    this.dataBytes -= rec.data.length;
+    const bytes = rec.data === null ? 0 : rec.data.length;
+    this.dataBytes -= bytes;
     this.dropData(slot);
     this.free.push(slot);
     switch (ephemeralKind(rec.ephemeralOwner, this.extendedTypes)) {
@@ -497,7 +521,7 @@ export class DataTree {
       }
       default:
     }
-    this.quotaOnRemove(path, rec.data.length);
+    this.quotaOnRemove(path, bytes);
     this.maybeCompact();
     return rec;
   }
@@ -534,7 +558,7 @@ export class DataTree {
     this.pzxidCol[s] = rec.pzxid;
   }
 
-  setData(path: string, node: ZNode, data: Uint8Array, zxid: number, time: number): void {
+  setData(path: string, node: ZNode, data: Uint8Array | null, zxid: number, time: number): void {
     this.replaceData(path, node, data);
     node.version++;
     node.mzxid = zxid;
@@ -542,9 +566,9 @@ export class DataTree {
   }
 
   /** Swaps a node's bytes, keeping size and quota accounting right (also used by multi rollback). */
-  replaceData(path: string, node: ZNode, data: Uint8Array): void {
-    const before = this.lenCol[node.slot]!;
-    const diff = data.length - before;
+  replaceData(path: string, node: ZNode, data: Uint8Array | null): void {
+    const before = Math.max(0, this.lenCol[node.slot]!);
+    const diff = (data === null ? 0 : data.length) - before;
     this.dataBytes += diff;
     this.dropData(node.slot);
     this.storeData(node.slot, data);
@@ -611,7 +635,7 @@ export class DataTree {
     while (stack.length > 0) {
       const s = stack.pop()!;
       count++;
-      bytes += this.lenCol[s]!;
+      bytes += Math.max(0, this.lenCol[s]!);
       for (let c = this.firstChildCol[s]!; c !== NONE; c = this.nextSibCol[c]!) stack.push(c);
     }
     this.writeQuotaStats(prefix, count, bytes);

@@ -27,7 +27,7 @@ export function* serializeState(sm: StateMachine): Generator<Uint8Array> {
   // Parents precede their children, so loading can insert in file order.
   for (const n of sm.tree.preorder()) {
     w.ustring(n.path)
-      .buffer(n.data)
+      .buffer(n.dataOrNull)
       .int(n.acl)
       .long(n.czxid)
       .long(n.mzxid)
@@ -75,7 +75,7 @@ export function deserializeState(buf: Uint8Array, opts: StateOptions): StateMach
   const nNodes = r.int();
   for (let i = 0; i < nNodes; i++) {
     const path = r.string();
-    const data = r.buffer() ?? new Uint8Array(0);
+    const data = r.buffer();
     const aclIdx = r.int();
     const acl = aclByIdx.get(aclIdx);
     if (!acl) throw new Error(`snapshot names unknown ACL ${aclIdx} at ${path}`);

@@ -65,7 +65,7 @@ export interface StateOptions {
 type Undo =
   | { kind: 'create'; path: string; parentCversion: number; parentPzxid: number }
   | { kind: 'delete'; path: string; node: NodeRecord; parentPzxid: number }
-  | { kind: 'set'; path: string; node: ZNode; data: Uint8Array; version: number; mzxid: number; mtime: number };
+  | { kind: 'set'; path: string; node: ZNode; data: Uint8Array | null; version: number; mzxid: number; mtime: number };
 
 const NO_EVENTS: WatchEvent[] = [];
 const SPECIAL_PATHS = new Set(['/', '/zookeeper', '/zookeeper/quota', '/zookeeper/config']);
@@ -286,18 +286,17 @@ export class StateMachine {
         const n = this.node(path);
         checkAcl(this.tree.aclOf(n), Perms.WRITE, s.authIds);
         checkVersion(n.version, version);
-        const bytes = data ?? new Uint8Array(0);
-        if (bytes.length > this.opts.maxDataBytes) throw new ZkError(Err.BADARGUMENTS);
+        if (data !== null && data.length > this.opts.maxDataBytes) throw new ZkError(Err.BADARGUMENTS);
         this.undo?.push({
           kind: 'set',
           path,
           node: n,
-          data: n.data,
+          data: n.dataOrNull,
           version: n.version,
           mzxid: n.mzxid,
           mtime: n.mtime,
         });
-        this.tree.setData(path, n, copy(bytes), e.zxid, e.time);
+        this.tree.setData(path, n, data, e.zxid, e.time);
         events.push({ type: EventType.NodeDataChanged, path });
         return { kind: 'stat', stat: statOf(n) };
       }
@@ -348,8 +347,8 @@ export class StateMachine {
     let path = req.path;
     const slash = path.lastIndexOf('/');
     if (slash === -1 || path.indexOf('\u0000') !== -1) throw new ZkError(Err.BADARGUMENTS);
-    const data = req.data ?? new Uint8Array(0);
-    if (data.length > this.opts.maxDataBytes) throw new ZkError(Err.BADARGUMENTS);
+    const data = req.data;
+    if (data !== null && data.length > this.opts.maxDataBytes) throw new ZkError(Err.BADARGUMENTS);
     const acl = fixupAcl(req.acl, s.authIds);
     const parentPath = slash === 0 ? '/' : path.substring(0, slash);
     const parent = this.tree.get(parentPath);
@@ -366,7 +365,7 @@ export class StateMachine {
     else if (op === OpCode.createTTL) owner = ttlOwner(req.ttl);
     else if (isEphemeral) owner = s.id;
     this.undo?.push({ kind: 'create', path, parentCversion: parent.cversion, parentPzxid: parent.pzxid });
-    const n = this.tree.create(path, copy(data), acl, owner, e.zxid, e.time);
+    const n = this.tree.create(path, data, acl, owner, e.zxid, e.time);
     events.push({ type: EventType.NodeCreated, path }, { type: EventType.NodeChildrenChanged, path: parentPath });
     return { path, stat: statOf(n) };
   }
@@ -382,12 +381,6 @@ export class StateMachine {
 function checkVersion(current: number, expected: number): void {
   if (expected !== -1 && expected !== current) throw new ZkError(Err.BADVERSION);
 }
-
-/** Request bodies are views into a network frame or WAL buffer; the tree keeps its own bytes. */
-function copy(b: Uint8Array): Uint8Array {
-  return b.length === 0 ? EMPTY_DATA : Uint8Array.prototype.slice.call(b);
-}
-const EMPTY_DATA = new Uint8Array(0);
 
 function result(err: number): ApplyResult {
   return { err, reply: null, events: NO_EVENTS, closedSession: null, createdSession: null };
