@@ -18,6 +18,8 @@ export interface ReplicaOptions {
   state: StateOptions;
   now: () => number;
   log: (msg: string) => void;
+  /** WAL segment size; small values let tests see segments roll and purge. */
+  walSegmentBytes?: number;
 }
 
 interface InFlight {
@@ -59,7 +61,10 @@ export class Replica {
     } else {
       this.sm = new StateMachine(this.opts.state);
     }
-    this.wal = await WriteAheadLog.open(this.opts.dataLogDir, { forceSync: this.opts.forceSync });
+    this.wal = await WriteAheadLog.open(this.opts.dataLogDir, {
+      forceSync: this.opts.forceSync,
+      ...(this.opts.walSegmentBytes ? { segmentBytes: this.opts.walSegmentBytes } : {}),
+    });
     let replayed = 0;
     for await (const le of this.wal.readFrom(snapshotIndex + 1)) {
       const entry = decodeEntry(le.data);
