@@ -16,8 +16,13 @@ import {
 } from './replies.js';
 
 /** The request record that goes with opcode O. */
-export type RequestRecord<O extends number> =
-  Request extends infer R ? (R extends { op: infer P; req: infer Q } ? (O extends P ? Q : never) : never) : never;
+export type RequestRecord<O extends number> = Request extends infer R
+  ? R extends { op: infer P; req: infer Q }
+    ? O extends P
+      ? Q
+      : never
+    : never
+  : never;
 
 export interface RawReply<B = ReplyBody> {
   xid: number;
@@ -191,7 +196,8 @@ export class RawClient {
         const passwd = new Uint8Array(hs.passwd);
         resolve(new RawClient(socket, { ...hs, passwd }, inbox.subarray(4 + len), opts, closed));
       };
-      const onClose = (): void => fail(new ConnectionLossError(`connection to ${opts.host}:${opts.port} closed during handshake`));
+      const onClose = (): void =>
+        fail(new ConnectionLossError(`connection to ${opts.host}:${opts.port} closed during handshake`));
       socket.on('data', onData);
       socket.on('error', fail);
       socket.on('close', onClose);

@@ -112,7 +112,11 @@ export interface ReplyBodyMap {
 }
 export type ReplyBody = ReplyBodyMap[keyof ReplyBodyMap];
 /** closeSession (-11) answers with a header only; a negative key cannot sit in the map above. */
-export type ReplyBodyFor<O extends number> = O extends keyof ReplyBodyMap ? ReplyBodyMap[O] : O extends -11 ? null : ReplyBody;
+export type ReplyBodyFor<O extends number> = O extends keyof ReplyBodyMap
+  ? ReplyBodyMap[O]
+  : O extends -11
+    ? null
+    : ReplyBody;
 
 export function readReplyHeader(r: JuteReader): ReplyHeader {
   const xid = r.int();

@@ -130,13 +130,12 @@ function readInto(ctx: ReadContext, req: Request, w: JuteWriter): void {
         const start = w.length;
         try {
           if (op.op === OpCode.getData) {
+            // ZooKeeper drops the watch flag of reads inside multiRead (MultiOperationRecord), so do we.
             const n = nodeFor(ctx, op.req.path, Perms.READ);
-            if (op.req.watch) ctx.watches.addData(op.req.path, ctx.watcher);
             writeMultiHeader(w, OpCode.getData, false, 0);
             writeGetData(w, n.dataOrNull, statOf(n));
           } else if (op.op === OpCode.getChildren) {
             const n = nodeFor(ctx, op.req.path, Perms.READ);
-            if (op.req.watch) ctx.watches.addChild(op.req.path, ctx.watcher);
             writeMultiHeader(w, OpCode.getChildren, false, 0);
             writeChildren(w, tree.childrenOf(n), null);
           } else {

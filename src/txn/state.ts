@@ -175,7 +175,22 @@ export class StateMachine {
     }
   }
 
-  private applyMulti(e: Entry, session: Session, ops: MultiOp[]): ApplyResult {
+  private applyMulti(e: Entry, session: Session, received: MultiOp[]): ApplyResult {
+    // ZooKeeper rebuilds each create of a multi from its flags (Op.create): container and TTL
+    // modes pick their own opcode whatever the header said, and unknown flags fail the whole request.
+    const ops: MultiOp[] = [];
+    for (const op of received) {
+      if (op.op === OpCode.create || op.op === OpCode.create2 || op.op === OpCode.createContainer) {
+        const flags = op.req.flags;
+        if (flags < CreateMode.PERSISTENT || flags > CreateMode.PERSISTENT_SEQUENTIAL_WITH_TTL) {
+          return result(Err.MARSHALLINGERROR);
+        }
+        if (flags === CreateMode.CONTAINER) ops.push({ op: OpCode.createContainer, req: op.req });
+        else if (flags === CreateMode.PERSISTENT_WITH_TTL || flags === CreateMode.PERSISTENT_SEQUENTIAL_WITH_TTL) {
+          ops.push({ op: OpCode.createTTL, req: op.req });
+        } else ops.push(op);
+      } else ops.push(op);
+    }
     const events: WatchEvent[] = [];
     const replies: Reply[] = [];
     this.undo = [];
