@@ -3,6 +3,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { RawClient } from '../../src/client/raw.js';
+import { seededRandom as rng } from '../../src/base/random.js';
 import { Err, OpCode, Perms } from '../../src/jute/constants.js';
 import type { ACL } from '../../src/jute/records.js';
 import { startSynod } from '../helpers/servers.js';
@@ -11,18 +12,6 @@ const ROUNDS = Number(process.env.CRASH_ROUNDS ?? 20);
 const CLIENTS = 4;
 const IN_FLIGHT = 16;
 const OPEN: ACL[] = [{ perms: Perms.ALL, id: { scheme: 'world', id: 'anyone' } }];
-
-/** splitmix32: the kill moment of each round comes from the seed, so a failing round can be replayed. */
-function rng(seed: number): () => number {
-  let s = seed >>> 0;
-  return () => {
-    s = (s + 0x9e3779b9) >>> 0;
-    let z = s;
-    z = Math.imul(z ^ (z >>> 16), 0x85ebca6b) >>> 0;
-    z = Math.imul(z ^ (z >>> 13), 0xc2b2ae35) >>> 0;
-    return ((z ^ (z >>> 16)) >>> 0) / 2 ** 32;
-  };
-}
 
 interface Acked {
   created: Map<string, string>;

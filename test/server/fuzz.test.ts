@@ -5,6 +5,7 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { connect, type Socket } from 'node:net';
 import { RawClient } from '../../src/client/raw.js';
+import { seededRandom as rng } from '../../src/base/random.js';
 import { JuteWriter } from '../../src/jute/buffer.js';
 import { Err, OpCode, Perms } from '../../src/jute/constants.js';
 import { writeConnectRequest, writeRequest, type Request } from '../../src/jute/records.js';
@@ -12,17 +13,6 @@ import { startSynod } from '../helpers/servers.js';
 import { fourLetterWord } from '../helpers/fourletter.js';
 
 const CASES = Number(process.env.FUZZ_CASES ?? 600);
-
-function rng(seed: number): () => number {
-  let s = seed >>> 0;
-  return () => {
-    s = (s + 0x9e3779b9) >>> 0;
-    let z = s;
-    z = Math.imul(z ^ (z >>> 16), 0x85ebca6b) >>> 0;
-    z = Math.imul(z ^ (z >>> 13), 0xc2b2ae35) >>> 0;
-    return ((z ^ (z >>> 16)) >>> 0) / 2 ** 32;
-  };
-}
 
 const OPEN = [{ perms: Perms.ALL, id: { scheme: 'world', id: 'anyone' } }];
 const SAMPLES: Request[] = [
