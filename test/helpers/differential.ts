@@ -314,6 +314,7 @@ export class OpGenerator {
   // fixed in 3.9); the generator never mixes them on one path.
   private readonly oneShot: Set<string>[] = [new Set(), new Set()];
   private readonly persistent: Set<string>[] = [new Set(), new Set()];
+  private readonly persistentMode: Map<string, number>[] = [new Map(), new Map()];
 
   /** Whether a read on `path` by session `s` sets a watch. */
   private watch(s: number, p: number, path: string): boolean {
@@ -399,7 +400,11 @@ export class OpGenerator {
         let path = this.path();
         if (this.oneShot[s]!.has(path)) path = `${path}/w`; // see oneShot
         this.persistent[s]!.add(path);
-        return req({ op: OpCode.addWatch, req: { path, mode: r.int(2) } });
+        // 3.8 also keeps one of persistent and recursive per (connection, path), so keep the first.
+        const drawn = r.int(2);
+        const mode = this.persistentMode[s]!.get(path) ?? drawn;
+        this.persistentMode[s]!.set(path, mode);
+        return req({ op: OpCode.addWatch, req: { path, mode } });
       }
       case 'checkWatches':
         return {
@@ -427,6 +432,7 @@ export class OpGenerator {
         // Watches belong to the connection; a new one starts with none.
         this.oneShot[s]!.clear();
         this.persistent[s]!.clear();
+        this.persistentMode[s]!.clear();
         return { kind, s };
     }
     throw new Error(`unhandled op kind ${kind}`);
