@@ -83,7 +83,12 @@ export class JuteReader {
     if (len === -1) return null;
     if (len < -1) throw new DecodeError(`negative string length ${len}`);
     this.need(len);
-    const s = textDecoder.decode(this.buf.subarray(this.pos, this.pos + len));
+    // Buffer's own UTF-8 slice skips the view and decoder objects TextDecoder needs.
+    const b = this.buf;
+    const s =
+      b instanceof Buffer
+        ? b.toString('utf8', this.pos, this.pos + len)
+        : textDecoder.decode(b.subarray(this.pos, this.pos + len));
     this.pos += len;
     return s;
   }

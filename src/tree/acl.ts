@@ -131,6 +131,12 @@ export class AclCache {
     return this.lists[idx]!;
   }
 
+  /** One more user of an interned list (bulk loads intern each distinct list once). */
+  ref(idx: number): number {
+    this.refs[idx]!++;
+    return idx;
+  }
+
   release(idx: number): void {
     this.refs[idx]!--;
   }

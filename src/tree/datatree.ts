@@ -242,6 +242,11 @@ export class DataTree {
     return slot;
   }
 
+  /** Makes room for `n` znodes at once (snapshot loads know the count up front). */
+  reserve(n: number): void {
+    if (n > this.capacity) this.growTo(n);
+  }
+
   private growTo(n: number): void {
     this.czxidCol = grow(this.czxidCol, n);
     this.mzxidCol = grow(this.mzxidCol, n);
@@ -527,8 +532,9 @@ export class DataTree {
   }
 
   /** Puts a node back exactly as recorded (multi rollback, snapshot load). */
-  restore(path: string, rec: NodeRecord, parentPzxid?: number): ZNode {
-    const n = this.insert(path, rec.data, this.acls.intern(rec.acl), rec.ephemeralOwner, rec.czxid, rec.ctime, false);
+  restore(path: string, rec: NodeRecord, parentPzxid?: number, aclIdx?: number): ZNode {
+    const acl = aclIdx === undefined ? this.acls.intern(rec.acl) : this.acls.ref(aclIdx);
+    const n = this.insert(path, rec.data, acl, rec.ephemeralOwner, rec.czxid, rec.ctime, false);
     const s = n.slot;
     this.mzxidCol[s] = rec.mzxid;
     this.mtimeCol[s] = rec.mtime;

@@ -73,6 +73,9 @@ export function deserializeState(buf: Uint8Array, opts: StateOptions): StateMach
   const tree = sm.tree;
   tree.loading = true;
   const nNodes = r.int();
+  tree.reserve(nNodes + 16);
+  // Each distinct ACL list is interned once; nodes then just take a reference.
+  const internedAcl = new Map<number, number>();
   for (let i = 0; i < nNodes; i++) {
     const path = r.string();
     const data = r.buffer();
@@ -92,14 +95,19 @@ export function deserializeState(buf: Uint8Array, opts: StateOptions): StateMach
       ephemeralOwner: r.bigLong(),
       pzxid: r.long(),
     };
-    const existing = tree.get(path);
-    if (existing) {
+    if (tree.has(path)) {
       // The root and system nodes exist already; take their recorded state.
-      tree.overwrite(existing, rec);
+      tree.overwrite(tree.get(path)!, rec);
       continue;
     }
     if (!tree.has(parentOf(path))) throw new Error(`snapshot lists ${baseName(path)} before its parent`);
-    tree.restore(path, rec);
+    let interned = internedAcl.get(aclIdx);
+    if (interned === undefined) {
+      interned = tree.acls.intern(acl);
+      tree.acls.release(interned); // restore takes the node's own reference
+      internedAcl.set(aclIdx, interned);
+    }
+    tree.restore(path, rec, undefined, interned);
   }
   tree.loading = false;
   tree.rebuildQuotaRoots();
