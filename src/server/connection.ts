@@ -65,6 +65,12 @@ export class Connection {
   private buffered = 0;
   private readonly w = new JuteWriter(1024);
   private corked = false;
+  /**
+   * Set while a new session is being created: frames that follow the
+   * ConnectRequest wait here (and the socket stops reading) until the
+   * ConnectResponse has gone out, as ZooKeeper does.
+   */
+  held = false;
 
   constructor(
     readonly id: number,
@@ -83,10 +89,12 @@ export class Connection {
     onFrame: (frame: Buffer) => void,
     onPrefix: (word: string) => boolean,
   ): string | null {
-    this.chunks.push(data);
-    this.buffered += data.length;
+    if (data.length > 0) {
+      this.chunks.push(data);
+      this.buffered += data.length;
+    }
     for (;;) {
-      if (this.buffered < 4) return null;
+      if (this.held || this.buffered < 4) return null;
       const head = this.peek(4);
       if (!this.handshaken && this.stats.packetsReceived === 0) {
         const word = head.toString('latin1');

@@ -174,8 +174,9 @@ export class SynodServer {
     this.stopping = true;
     for (const t of this.timers) clearInterval(t);
     this.timers = [];
-    await new Promise<void>((resolve) => (this.server ? this.server.close(() => resolve()) : resolve()));
+    // Connections go first: server.close() waits for every open socket to end.
     for (const c of this.connections.values()) c.socket.destroy();
+    await new Promise<void>((resolve) => (this.server ? this.server.close(() => resolve()) : resolve()));
     await this.replica.close();
   }
 
@@ -192,20 +193,22 @@ export class SynodServer {
     this.perIp.set(ip, count + 1);
     const conn = new Connection(this.nextConnId++, sock, ip, sock.remotePort ?? 0, Date.now());
     this.connections.set(conn.id, conn);
-    sock.on('data', (data: Buffer) => {
-      const problem = conn.take(
-        data,
-        this.config.juteMaxBuffer + 1024,
-        (frame) => this.onFrame(conn, frame),
-        (word) => this.onFourLetterWord(conn, word),
-      );
-      if (problem) {
-        this.log(`closing connection from ${ip}: ${problem}`);
-        conn.close();
-      }
-    });
+    sock.on('data', (data: Buffer) => this.onData(conn, data));
     sock.on('error', () => {});
     sock.on('close', () => this.onClose(conn));
+  }
+
+  private onData(conn: Connection, data: Buffer): void {
+    const problem = conn.take(
+      data,
+      this.config.juteMaxBuffer + 1024,
+      (frame) => this.onFrame(conn, frame),
+      (word) => this.onFourLetterWord(conn, word),
+    );
+    if (problem) {
+      this.log(`closing connection from ${conn.remoteAddress}: ${problem}`);
+      conn.close();
+    }
   }
 
   private onFourLetterWord(conn: Connection, word: string): boolean {
@@ -264,6 +267,8 @@ export class SynodServer {
       encodeCreateSession(this.w, timeout, passwd, conn.remoteAddress);
       this.tracker.track(id, timeout, Date.now());
       conn.sessionId = id;
+      conn.held = true;
+      conn.socket.pause();
       this.outstanding++;
       this.replica.propose(EntryKind.createSession, id, 0, OpCode.createSession, this.w.toBuffer(), (r) => {
         this.outstanding--;
@@ -275,6 +280,9 @@ export class SynodServer {
         }
         this.attach(conn, id);
         this.sendConnectResponse(conn, timeout, id, passwd);
+        conn.held = false;
+        conn.socket.resume();
+        this.onData(conn, EMPTY_FRAME);
       });
       return;
     }
@@ -603,6 +611,8 @@ export class SynodServer {
     return this.outstanding;
   }
 }
+
+const EMPTY_FRAME = Buffer.alloc(0);
 
 function ttlOfNode(owner: bigint): number {
   return Number(BigInt.asUintN(64, owner) & 0xffffffffffn);

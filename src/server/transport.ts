@@ -192,7 +192,9 @@ export class PeerTransport {
         try {
           this.opts.onMessage(from, payload);
         } catch (err) {
-          this.opts.log(`peer ${from}: dropping connection after a bad message: ${(err as Error).stack ?? String(err)}`);
+          this.opts.log(
+            `peer ${from}: dropping connection after a bad message: ${(err as Error).stack ?? String(err)}`,
+          );
           s.destroy();
           return;
         }

@@ -7,7 +7,8 @@ import { appendFileSync, readdirSync, statSync, writeFileSync, readFileSync } fr
 import { join } from 'node:path';
 import { RawClient } from '../../src/client/raw.js';
 import { AddWatchMode, CreateMode, Err, EventType, OpCode, Perms } from '../../src/jute/constants.js';
-import type { ACL } from '../../src/jute/records.js';
+import { readConnectResponse, writeConnectRequest, writeRequest, type ACL } from '../../src/jute/records.js';
+import { JuteReader, JuteWriter } from '../../src/jute/buffer.js';
 import type { WatcherEvent } from '../../src/client/replies.js';
 import { startSynod, type ServerHandle } from '../helpers/servers.js';
 
@@ -304,4 +305,45 @@ test('a torn log tail is cut off at start; corruption before the tail stops the 
   bytes[at] = bytes[at]! ^ 0xff;
   writeFileSync(last, bytes);
   await server.start();
+});
+
+test("a request sent in the same write as a new session's ConnectRequest is answered after the ConnectResponse", async () => {
+  const s = await rawSocket();
+  const w = new JuteWriter();
+  let at = w.reserveLength();
+  writeConnectRequest(w, {
+    protocolVersion: 0,
+    lastZxidSeen: 0,
+    timeOut: 4000,
+    sessionId: 0n,
+    passwd: new Uint8Array(16),
+    readOnly: false,
+  });
+  w.patchLength(at);
+  at = w.reserveLength();
+  w.int(1).int(OpCode.exists);
+  writeRequest(w, { op: OpCode.exists, req: { path: '/', watch: false } });
+  w.patchLength(at);
+  const frames: Buffer[] = [];
+  let inbox = Buffer.alloc(0);
+  const done = new Promise<void>((resolve) => {
+    s.on('data', (d: Buffer) => {
+      inbox = Buffer.concat([inbox, d]);
+      while (inbox.length >= 4 && inbox.length >= 4 + inbox.readInt32BE(0)) {
+        frames.push(inbox.subarray(4, 4 + inbox.readInt32BE(0)));
+        inbox = inbox.subarray(4 + inbox.readInt32BE(0));
+      }
+      if (frames.length >= 2) resolve();
+    });
+  });
+  s.write(w.toBuffer());
+  await waitFor('two frames', () => (frames.length >= 2 ? true : undefined), 5000);
+  await done;
+  const hs = readConnectResponse(new JuteReader(frames[0]!));
+  assert.ok(hs.timeOut > 0 && hs.sessionId !== 0n, 'first frame is the ConnectResponse');
+  const reply = new JuteReader(frames[1]!);
+  assert.equal(reply.int(), 1, 'then the reply to xid 1');
+  reply.long();
+  assert.equal(reply.int(), Err.OK);
+  s.destroy();
 });
