@@ -546,6 +546,29 @@ export class DataTree {
     return n;
   }
 
+  /**
+   * Snapshot loading: adds a node under a parent whose slot the caller already
+   * knows (the file lists parents first), skipping every lookup but the insert.
+   */
+  loadNode(parentSlot: number, path: string, rec: NodeRecord, aclIdx: number): number {
+    const s = this.allocSlot(path);
+    this.setFields(s, rec.data, this.acls.ref(aclIdx), rec.czxid, rec.ctime, rec.ephemeralOwner);
+    this.link(parentSlot, s);
+    this.mzxidCol[s] = rec.mzxid;
+    this.mtimeCol[s] = rec.mtime;
+    this.versionCol[s] = rec.version;
+    this.cversionCol[s] = rec.cversion;
+    this.aversionCol[s] = rec.aversion;
+    this.pzxidCol[s] = rec.pzxid;
+    this.dataBytes += rec.data === null ? 0 : rec.data.length;
+    if (rec.ephemeralOwner !== 0n) this.indexKind(path, rec.ephemeralOwner);
+    return s;
+  }
+
+  slotOf(path: string): number | undefined {
+    return this.index.get(path);
+  }
+
   /** Overwrites the state of a node that exists (the root and system nodes, from a snapshot). */
   overwrite(n: ZNode, rec: NodeRecord): void {
     const s = n.slot;

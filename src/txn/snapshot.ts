@@ -3,6 +3,7 @@
 import { JuteReader, JuteWriter } from '../jute/buffer.js';
 import { readAcls, writeAcls } from '../jute/records.js';
 import { baseName, parentOf } from '../tree/path.js';
+import { CONFIG_PATH, QUOTA_PATH, ZOOKEEPER_PATH } from '../tree/datatree.js';
 import { StateMachine, type StateOptions } from './state.js';
 
 const MAGIC = 0x534e4150; // 'SNAP'
@@ -46,6 +47,20 @@ export function* serializeState(sm: StateMachine): Generator<Uint8Array> {
   yield w.toBuffer();
 }
 
+function isParent(parent: string, path: string, slash: number): boolean {
+  return parent === '/' ? slash === 0 : slash === parent.length && path.startsWith(parent);
+}
+
+/** The stack of (path, slot) from the root down to a system node. */
+function systemAncestors(tree: StateMachine['tree'], path: string): Array<{ path: string; slot: number }> {
+  const out: Array<{ path: string; slot: number }> = [];
+  for (let p = path; ; p = parentOf(p)) {
+    out.unshift({ path: p, slot: tree.slotOf(p)! });
+    if (p === '/') break;
+  }
+  return out;
+}
+
 export function deserializeState(buf: Uint8Array, opts: StateOptions): StateMachine {
   const r = new JuteReader(buf);
   if (r.int() !== MAGIC) throw new Error('not a Synod snapshot');
@@ -76,6 +91,7 @@ export function deserializeState(buf: Uint8Array, opts: StateOptions): StateMach
   tree.reserve(nNodes + 16);
   // Each distinct ACL list is interned once; nodes then just take a reference.
   const internedAcl = new Map<number, number>();
+  const ancestors: Array<{ path: string; slot: number }> = [];
   for (let i = 0; i < nNodes; i++) {
     const path = r.string();
     const data = r.buffer();
@@ -95,19 +111,26 @@ export function deserializeState(buf: Uint8Array, opts: StateOptions): StateMach
       ephemeralOwner: r.bigLong(),
       pzxid: r.long(),
     };
-    if (tree.has(path)) {
+    if (path === '/' || path === ZOOKEEPER_PATH || path === QUOTA_PATH || path === CONFIG_PATH) {
       // The root and system nodes exist already; take their recorded state.
-      tree.overwrite(tree.get(path)!, rec);
+      const n = tree.get(path)!;
+      tree.overwrite(n, rec);
+      ancestors.length = 0;
+      ancestors.push(...systemAncestors(tree, path));
       continue;
     }
-    if (!tree.has(parentOf(path))) throw new Error(`snapshot lists ${baseName(path)} before its parent`);
+    // Parents come first, so the parent is on the ancestor stack: no lookup needed.
+    const slash = path.lastIndexOf('/');
+    while (ancestors.length > 0 && !isParent(ancestors[ancestors.length - 1]!.path, path, slash)) ancestors.pop();
+    const parent = ancestors[ancestors.length - 1];
+    if (!parent) throw new Error(`snapshot lists ${baseName(path)} before its parent`);
     let interned = internedAcl.get(aclIdx);
     if (interned === undefined) {
       interned = tree.acls.intern(acl);
-      tree.acls.release(interned); // restore takes the node's own reference
+      tree.acls.release(interned); // loadNode takes the node's own reference
       internedAcl.set(aclIdx, interned);
     }
-    tree.restore(path, rec, undefined, interned);
+    ancestors.push({ path, slot: tree.loadNode(parent.slot, path, rec, interned) });
   }
   tree.loading = false;
   tree.rebuildQuotaRoots();
