@@ -231,12 +231,16 @@ export function parseBenchArgs(args: readonly string[]): BenchOptions {
   }
   if (sawDuration && sawOps) throw new BenchUsageError('--duration and --ops exclude each other; give one');
   if (sawOps) o.durationS = null;
-  if (o.ops === 0 && o.mode !== 'mix') throw new BenchUsageError('--ops 0 (create the znodes only) goes with --mode mix');
+  if (o.ops === 0 && o.mode !== 'mix')
+    throw new BenchUsageError('--ops 0 (create the znodes only) goes with --mode mix');
   if (o.workers > o.sessions) {
-    throw new BenchUsageError(`--workers ${o.workers} is more than --sessions ${o.sessions}; each worker needs a session`);
+    throw new BenchUsageError(
+      `--workers ${o.workers} is more than --sessions ${o.sessions}; each worker needs a session`,
+    );
   }
   if (o.mode === 'watch') {
-    if (o.sessions < 2) throw new BenchUsageError('--mode watch needs --sessions of at least 2 (one writer, the rest watch)');
+    if (o.sessions < 2)
+      throw new BenchUsageError('--mode watch needs --sessions of at least 2 (one writer, the rest watch)');
     if (o.payload < 16) o.payload = 16; // the writer stamps a sequence number and a send time into the data
   }
   if (o.ops !== null && o.rate === null && o.mode === 'watch') {

@@ -8,6 +8,8 @@ const USAGE = `usage: synod <command> [options]
 commands:
   server [--config zoo.cfg] [--port N] [--data-dir DIR]
       start a standalone server (defaults: 127.0.0.1:2181, data in ./data)
+  shell [-server host:port] [cmd args...]    zkCli-compatible shell (one-shot with a command)
+  bench [options] | bench compare [options]  load generator; Synod against Apache ZooKeeper
   help
       this text
 `;
@@ -17,6 +19,10 @@ export async function main(argv: string[]): Promise<void> {
   switch (cmd) {
     case 'server':
       return serverCommand(rest);
+    case 'bench':
+      return (await import('./bench.js')).benchCommand(rest);
+    case 'shell':
+      return (await import('./shell.js')).shellCommand(rest);
     case undefined:
     case 'help':
     case '--help':
