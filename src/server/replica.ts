@@ -37,6 +37,8 @@ export class Replica {
   private nextIndex = 1;
   private lastLoggedZxid = 0;
   private readonly inFlight: InFlight[] = [];
+  /** Synced to disk, waiting to be applied (only while a snapshot reads the tree). */
+  private readonly durable: InFlight[] = [];
   private syncing = false;
   private sinceSnapshot = 0;
   private snapshotting: Promise<void> | null = null;
@@ -63,6 +65,7 @@ export class Replica {
     }
     this.wal = await WriteAheadLog.open(this.opts.dataLogDir, {
       forceSync: this.opts.forceSync,
+      trustBefore: snapshotIndex + 1,
       ...(this.opts.walSegmentBytes ? { segmentBytes: this.opts.walSegmentBytes } : {}),
     });
     let replayed = 0;
@@ -119,7 +122,16 @@ export class Replica {
     }
     this.stats.fsyncs++;
     this.stats.lastBatch = batch;
-    const ready = this.inFlight.splice(0, batch);
+    this.durable.push(...this.inFlight.splice(0, batch));
+    this.applyDurable();
+    this.syncing = false;
+    if (this.inFlight.length > 0 && !this.closed) this.scheduleSync();
+  }
+
+  /** Applies what is on disk, unless a snapshot is reading the tree right now. */
+  private applyDurable(): void {
+    if (this.snapshotting) return;
+    const ready = this.durable.splice(0);
     for (const f of ready) {
       const result = this.sm.apply(f.entry);
       this.stats.entries++;
@@ -127,24 +139,27 @@ export class Replica {
       if (f.done) f.done(result, f.entry);
     }
     this.sinceSnapshot += ready.length;
-    if (this.sinceSnapshot >= this.opts.snapCount && !this.snapshotting) this.takeSnapshot();
-    this.syncing = false;
-    if (this.inFlight.length > 0 && !this.closed) this.scheduleSync();
+    if (this.sinceSnapshot >= this.opts.snapCount) void this.takeSnapshot();
   }
 
-  /** Serializes now (consistent at this index), writes in the background. */
+  /**
+   * Streams the tree to a snapshot file. The tree must not change while it is
+   * read, so applying waits (writes stay durable in the log and are answered
+   * once it ends) while reads go on being served from the unchanged tree; the
+   * memory this takes is one chunk, not a copy of the tree.
+   */
   takeSnapshot(): Promise<void> {
     if (this.snapshotting) return this.snapshotting;
-    const lastIndex = this.nextIndex - 1 - this.inFlight.length;
+    const lastIndex = this.nextIndex - 1 - this.inFlight.length - this.durable.length;
     const lastTerm = Math.floor(this.sm.lastZxid / 0x100000000);
-    const chunks = [...serializeState(this.sm)];
     this.sinceSnapshot = 0;
     this.snapshotting = this.snaps
-      .write({ lastIndex, lastTerm }, chunks)
+      .write({ lastIndex, lastTerm }, serializeState(this.sm))
       .then((file) => this.opts.log(`snapshot ${file} written at index ${lastIndex}`))
       .catch((err: Error) => this.opts.log(`snapshot failed: ${err.message}`))
       .finally(() => {
         this.snapshotting = null;
+        if (!this.closed) this.applyDurable();
       });
     return this.snapshotting;
   }
@@ -160,7 +175,7 @@ export class Replica {
   }
 
   get pending(): number {
-    return this.inFlight.length;
+    return this.inFlight.length + this.durable.length;
   }
 
   async close(): Promise<void> {

@@ -35,6 +35,12 @@ export interface WalOptions {
   forceSync: boolean;
   /** Roll to a new segment once the current one would exceed this size. Default 64 MiB. */
   segmentBytes?: number;
+  /**
+   * Entries below this index are covered by a snapshot: whole segments that
+   * end before it are not read (nor checksummed) at open, which is what keeps
+   * a restart from scanning the log's whole history. Reading them is refused.
+   */
+  trustBefore?: number;
 }
 
 /** The log cannot be trusted; the server must refuse to start. */
@@ -260,6 +266,7 @@ export class WriteAheadLog {
   private readonly dir: string;
   private readonly forceSync: boolean;
   private readonly segmentBytes: number;
+  private readonly trustBefore: number;
   private segments: Segment[] = [];
   /** Open handle on the last segment, where writes go. */
   private active: FileHandle | null = null;
@@ -284,6 +291,7 @@ export class WriteAheadLog {
     this.dir = dir;
     this.forceSync = opts.forceSync;
     this.segmentBytes = opts.segmentBytes ?? DEFAULT_SEGMENT_BYTES;
+    this.trustBefore = opts.trustBefore ?? 0;
     if (!(this.segmentBytes >= SEGMENT_HEADER_BYTES + RECORD_HEADER_BYTES)) {
       throw new RangeError(`segmentBytes too small: ${this.segmentBytes}`);
     }
@@ -324,6 +332,8 @@ export class WriteAheadLog {
   /** Term of the entry at index, or undefined outside [firstIndex, lastIndex]. */
   termAt(index: number): number | undefined {
     if (this.last === 0 || index < this.first || index > this.last) return undefined;
+    // Segments skipped at open (trustBefore) left no terms behind.
+    if (this.termStart.length === 0 || index < this.termStart[0]!) return undefined;
     let lo = 0;
     let hi = this.termStart.length - 1;
     while (lo < hi) {
@@ -733,6 +743,21 @@ export class WriteAheadLog {
       const isLast = k === names.length - 1;
       const file = path.join(this.dir, names[k]!);
       const firstIndex = parseInt(SEGMENT_RE.exec(names[k]!)![1]!, 16);
+      const nextFirst = isLast ? Infinity : parseInt(SEGMENT_RE.exec(names[k + 1]!)![1]!, 16);
+      if (nextFirst <= this.trustBefore && nextFirst > firstIndex) {
+        if (prev && firstIndex !== prev.lastIndex + 1) {
+          throw new CorruptLogError(
+            file,
+            0,
+            `segment starts at index ${firstIndex} but the previous one ends at ${prev.lastIndex}`,
+          );
+        }
+        // Every entry here is inside the snapshot: take the extent from the names alone.
+        const size = (await fsp.stat(file)).size;
+        prev = { file, firstIndex, lastIndex: nextFirst - 1, size, markIndex: [], markOffset: [] };
+        this.segments.push(prev);
+        continue;
+      }
       const buf = await fsp.readFile(file);
       const hp = headerProblem(buf, firstIndex);
       if (hp !== null) {

@@ -539,3 +539,35 @@ describe('SnapshotStore', () => {
     assert.equal(fs.existsSync(other), true);
   });
 });
+
+test('trustBefore: segments wholly inside the snapshot are not read at open', async () => {
+  const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'synod-wal-trust-'));
+  try {
+    const wal = await WriteAheadLog.open(dir, { forceSync: false, segmentBytes: 1024 });
+    for (let i = 1; i <= 200; i++) wal.append([{ index: i, term: 1, data: Buffer.alloc(40, i) }]);
+    await wal.sync();
+    await wal.close();
+    const segs = fs
+      .readdirSync(dir)
+      .filter((f) => f.startsWith('log.'))
+      .sort();
+    assert.ok(segs.length > 4);
+    // Damage the first segment: a full read would refuse to open.
+    const first = path.join(dir, segs[0]!);
+    const bytes = fs.readFileSync(first);
+    bytes[bytes.length - 10] = bytes[bytes.length - 10]! ^ 0xff;
+    fs.writeFileSync(first, bytes);
+    await assert.rejects(WriteAheadLog.open(dir, { forceSync: false, segmentBytes: 1024 }), CorruptLogError);
+    const trusted = await WriteAheadLog.open(dir, { forceSync: false, segmentBytes: 1024, trustBefore: 150 });
+    assert.equal(trusted.lastIndex, 200);
+    const got: number[] = [];
+    for await (const e of trusted.readFrom(150)) got.push(e.index);
+    assert.deepEqual(
+      got,
+      Array.from({ length: 51 }, (_, i) => 150 + i),
+    );
+    await trusted.close();
+  } finally {
+    fs.rmSync(dir, { recursive: true, force: true });
+  }
+});
