@@ -1,4 +1,5 @@
 // The zkCli command set on top of synod/client: parsing, execution and zkCli's output.
+import { readFileSync } from 'node:fs';
 import {
   AddWatchMode,
   CreateMode,
@@ -58,6 +59,13 @@ export const COMMANDS: Record<string, Spec> = {
   ls: { usage: 'ls [-s] [-w] [-R] path', options: 'swR', min: 1 },
   printwatches: { usage: 'printwatches on|off', options: '', min: 0 },
   quit: { usage: 'quit ', options: '', min: 0 },
+  reconfig: {
+    usage:
+      'reconfig [-s] [-v version] [[-file path] | [-members serverID=host:port1:port2;port3[,...]*]] | [-add serverId=host:port1:port2;port3[,...]]* [-remove serverId[,...]*]',
+    // Its options are words (-add, -members), parsed by the command itself.
+    options: '',
+    min: 0,
+  },
   redo: { usage: 'redo cmdno', options: '', min: 1 },
   removewatches: { usage: 'removewatches path [-c|-d|-a] [-l]', options: 'cdal', min: 1 },
   set: { usage: 'set [-s] [-v version] path data', options: 'sv:', min: 2 },
@@ -226,9 +234,10 @@ export class Shell {
     }
     let path: string | undefined;
     try {
-      const { opts, rest: pos } = parseOptions(spec, rest);
+      const { opts, rest: pos } =
+        name === 'reconfig' ? { opts: new Map<string, string>(), rest } : parseOptions(spec, rest);
       if (pos.length < spec.min) throw new UsageError(spec.usage);
-      path = pos[0];
+      path = name === 'reconfig' ? undefined : pos[0];
       await this.exec(name, opts, pos);
       return EXIT_OK;
     } catch (e) {
@@ -386,6 +395,46 @@ export class Shell {
         const { config, stat } = await this.client().getConfig(this.watchOpt(opts));
         out(`${config}\n`);
         if (opts.has('s')) out(formatStat(stat));
+        return;
+      }
+      case 'reconfig': {
+        const joining: string[] = [];
+        const leaving: string[] = [];
+        let members: string | undefined;
+        let fromConfig = -1;
+        let withStat = false;
+        for (let i = 0; i < pos.length; i++) {
+          const flag = pos[i]!;
+          const value = (): string => {
+            const v = pos[++i];
+            if (v === undefined) throw new UsageError(COMMANDS.reconfig!.usage);
+            return v;
+          };
+          if (flag === '-s') withStat = true;
+          else if (flag === '-v') fromConfig = intArg(value());
+          else if (flag === '-add') joining.push(value());
+          else if (flag === '-remove') leaving.push(value());
+          else if (flag === '-members') members = value();
+          else if (flag === '-file') {
+            members = readFileSync(value(), 'utf8')
+              .split('\n')
+              .map((l) => l.trim())
+              .filter((l) => l.startsWith('server.') || l.startsWith('version='))
+              .filter((l) => !l.startsWith('version='))
+              .join(',');
+          } else throw new UsageError(COMMANDS.reconfig!.usage);
+        }
+        if (joining.length === 0 && leaving.length === 0 && members === undefined) {
+          throw new UsageError(COMMANDS.reconfig!.usage);
+        }
+        const { config, stat } = await this.client().reconfig({
+          ...(joining.length > 0 ? { joining: joining.join(',') } : {}),
+          ...(leaving.length > 0 ? { leaving: leaving.join(',') } : {}),
+          ...(members !== undefined ? { members } : {}),
+          fromConfig,
+        });
+        out(`Committed new configuration:\n${config}\n`);
+        if (withStat) out(formatStat(stat));
         return;
       }
       case 'history': {

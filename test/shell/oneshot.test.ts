@@ -73,6 +73,9 @@ describe('synod shell one-shot against Synod', { timeout: 180_000 }, () => {
       [['create', '/locked', 'x', 'ip:10.9.8.7:cdrwa'], 'Created /locked\n', 0],
       [['get', '/locked'], 'Insufficient permission : /locked\n', 1],
       [['get'], 'get [-s] [-w] path\n', 1],
+      // A standalone server refuses reconfig as ZooKeeper's does (reconfigEnabled=false).
+      [['reconfig', '-add', 'server.5=127.0.0.1:2888:3888;2181'], 'KeeperErrorCode = Reconfig is disabled\n', 1],
+      [['reconfig', '-remove', '3', '-v', '7'], 'KeeperErrorCode = Reconfig is disabled\n', 1],
     ];
     for (const [cmd, err, code] of cases) {
       const r = await shell(server, ...cmd);
@@ -152,7 +155,7 @@ describe('synod shell output equals zkCli.sh on Apache ZooKeeper', { skip: zkSki
       assert.equal(zkCliOutput(ours.stdout), zkCliOutput(theirs.stdout), label);
       assert.equal(zkCliOutput(ours.stderr), zkCliOutput(theirs.stderr), label);
     }
-    // The usage list differs (no quota or reconfig commands here); the verdict and status do not.
+    // The usage list differs (no quota commands here); the verdict and status do not.
     const ours = await shell(server, 'bogus');
     const theirs = await runProcess(zkCliPath()!, ['-server', server.connectString, 'bogus'], { timeoutMs: 60_000 });
     assert.equal(ours.code, theirs.code);
