@@ -81,6 +81,8 @@ export interface ServerConfig {
   fourLetterWhitelist: Set<string> | '*';
   juteMaxBuffer: number;
   extendedTypesEnabled: boolean;
+  /** Hard quotas (countHardLimit/byteHardLimit) refuse writes with QUOTAEXCEEDED. */
+  enforceQuota: boolean;
   forceSync: boolean;
   superDigest: string | null;
   globalOutstandingLimit: number;
@@ -125,6 +127,7 @@ export function defaultConfig(): ServerConfig {
     fourLetterWhitelist: new Set(['srvr']),
     juteMaxBuffer: 0xfffff,
     extendedTypesEnabled: false,
+    enforceQuota: false,
     forceSync: true,
     superDigest: null,
     globalOutstandingLimit: 1000,
@@ -505,6 +508,9 @@ const HANDLERS: Record<string, Handler> = {
   'jute.maxbuffer': (c, s) => {
     s.config.juteMaxBuffer = parseIntValue(c, { min: 1, hex: true, unit: 'bytes' });
   },
+  enforceQuota: (c, s) => {
+    s.config.enforceQuota = parseBool(c);
+  },
   extendedTypesEnabled: (c, s) => {
     s.config.extendedTypesEnabled = parseBool(c);
   },
@@ -636,7 +642,6 @@ const IGNORED: Record<string, string> = {
   'readonlymode.enabled': '',
   'jute.maxbuffer.extrasize': '',
   skipACL: '',
-  enforceQuota: '',
   'audit.enable': '',
   'audit.impl.class': '',
   'closeSessionTxn.enabled': '',

@@ -105,7 +105,11 @@ export class SynodServer {
       forceSync: config.forceSync,
       snapCount: config.snapCount,
       snapRetainCount: config.autopurgeSnapRetainCount,
-      state: { extendedTypes: config.extendedTypesEnabled, maxDataBytes: config.juteMaxBuffer },
+      state: {
+        extendedTypes: config.extendedTypesEnabled,
+        maxDataBytes: config.juteMaxBuffer,
+        enforceQuota: config.enforceQuota,
+      },
       now: () => Date.now(),
       log,
     });

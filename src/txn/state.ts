@@ -14,7 +14,19 @@ import {
 } from '../jute/constants.js';
 import { readRequest, type ACL, type CreateRequest, type Id, type MultiOp, type Stat } from '../jute/records.js';
 import { checkAcl, fixupAcl } from '../tree/acl.js';
-import { DataTree, ephemeralKind, statOf, ttlOf, ttlOwner, type NodeRecord, type ZNode } from '../tree/datatree.js';
+import {
+  DataTree,
+  ephemeralKind,
+  LIMIT_NODE,
+  parseStatsTrack,
+  QUOTA_PATH,
+  STAT_NODE,
+  statOf,
+  ttlOf,
+  ttlOwner,
+  type NodeRecord,
+  type ZNode,
+} from '../tree/datatree.js';
 import { invalidPathReason, parentOf, sequenceSuffix } from '../tree/path.js';
 import { decodeAuth, decodeCreateSession, decodePath, EntryKind, type Entry } from './entry.js';
 
@@ -60,6 +72,8 @@ export interface StateOptions {
   extendedTypes: boolean;
   /** Largest znode data accepted (jute.maxbuffer); bigger gets BADARGUMENTS. */
   maxDataBytes: number;
+  /** ZooKeeper's enforceQuota: hard limits refuse writes with QUOTAEXCEEDED. */
+  enforceQuota?: boolean;
 }
 
 type Undo =
@@ -300,6 +314,7 @@ export class StateMachine {
         if (invalidPathReason(path) !== null) throw new ZkError(Err.BADARGUMENTS);
         const n = this.node(path);
         checkAcl(this.tree.aclOf(n), Perms.WRITE, s.authIds);
+        this.checkQuota(path, (data?.length ?? 0) - n.data.length, 0);
         checkVersion(n.version, version);
         if (data !== null && data.length > this.opts.maxDataBytes) throw new ZkError(Err.BADARGUMENTS);
         this.undo?.push({
@@ -375,6 +390,7 @@ export class StateMachine {
     if (ephemeralKind(parent.ephemeralOwner, this.opts.extendedTypes) === 'ephemeral') {
       throw new ZkError(Err.NOCHILDRENFOREPHEMERALS);
     }
+    this.checkQuota(path, data?.length ?? 0, 1);
     let owner = 0n;
     if (op === OpCode.createContainer) owner = CONTAINER_EPHEMERAL_OWNER;
     else if (op === OpCode.createTTL) owner = ttlOwner(req.ttl);
@@ -383,6 +399,28 @@ export class StateMachine {
     const n = this.tree.create(path, data, acl, owner, e.zxid, e.time);
     events.push({ type: EventType.NodeCreated, path }, { type: EventType.NodeChildrenChanged, path: parentPath });
     return { path, stat: statOf(n) };
+  }
+
+  /** ZooKeeperServer.checkQuota: only hard limits refuse, and only with enforceQuota. */
+  private checkQuota(path: string, bytesDiff: number, countDiff: number): void {
+    if (!this.opts.enforceQuota) return;
+    const prefix = this.tree.quotaPrefix(path);
+    if (prefix === null) return;
+    const limits = this.tree.get(`${QUOTA_PATH}${prefix}/${LIMIT_NODE}`);
+    const usage = this.tree.get(`${QUOTA_PATH}${prefix}/${STAT_NODE}`);
+    if (!limits || !usage) return;
+    const text = new TextDecoder().decode(limits.data);
+    const hard = (key: string): number => {
+      const m = new RegExp(`(?:^|[,;=])${key}=(-?\\d+)`).exec(text);
+      return m ? Number(m[1]) : -1;
+    };
+    const current = parseStatsTrack(usage.data);
+    const countLimit = hard('countHardLimit');
+    const byteLimit = hard('byteHardLimit');
+    if (countDiff !== 0 && countLimit > -1 && current.count + countDiff > countLimit)
+      throw new ZkError(Err.QUOTAEXCEEDED);
+    if (bytesDiff !== 0 && byteLimit > -1 && current.bytes + bytesDiff > byteLimit)
+      throw new ZkError(Err.QUOTAEXCEEDED);
   }
 
   private deleteNode(path: string, zxid: number, events: WatchEvent[]): void {

@@ -226,3 +226,27 @@ test('quota stats follow creates, deletes, setData and multi rollback, and survi
   assert.deepEqual([...back.tree.quotaRoots], ['/q']);
   assert.equal(Buffer.from(back.tree.get('/zookeeper/quota/q/zookeeper_stats')!.data).toString(), 'count=2,bytes=5');
 });
+
+test('enforceQuota: hard count and byte limits refuse with QUOTAEXCEEDED, soft limits only count', () => {
+  const h = new Harness();
+  (h.sm.opts as { enforceQuota?: boolean }).enforceQuota = true;
+  h.session(1n);
+  h.create(1n, '/hq', 0, '');
+  h.create(1n, '/zookeeper/quota/hq');
+  h.create(1n, '/zookeeper/quota/hq/zookeeper_limits', 0, 'count=2,bytes=-1=;byteHardLimit=10;countHardLimit=3');
+  h.create(1n, '/zookeeper/quota/hq/zookeeper_stats', 0, 'count=0,bytes=0');
+  assert.equal(h.create(1n, '/hq/a', 0, '12345').err, 0);
+  assert.equal(h.create(1n, '/hq/b', 0, '1234').err, 0, 'past the soft count of 2 is allowed');
+  assert.equal(h.create(1n, '/hq/c', 0, '').err, Err.QUOTAEXCEEDED, 'a fourth node passes countHardLimit=3');
+  assert.equal(
+    h.req(1n, { op: 5, req: { path: '/hq/a', data: Buffer.from('12345678'), version: -1 } }).err,
+    Err.QUOTAEXCEEDED,
+  );
+  assert.equal(
+    h.req(1n, { op: 5, req: { path: '/hq/a', data: Buffer.from('12345678'), version: 9 } }).err,
+    Err.QUOTAEXCEEDED,
+    'quota is checked before the version',
+  );
+  assert.equal(h.req(1n, { op: 5, req: { path: '/hq/a', data: Buffer.from('1'), version: -1 } }).err, 0);
+  assert.equal(h.create(1n, '/free', 0, 'anything').err, 0, 'paths without a quota are unaffected');
+});
