@@ -1,58 +1,23 @@
 // Public types of synod/client: what operations take and return.
 import type { ACL, Id, Stat } from '../jute/records.js';
 import type { ClientInfo } from './replies.js';
+import { AddWatchMode, CreateMode, EventType, KeeperState, Perms, WatcherType } from '../jute/constants.js';
+
+// The wire enums are the codec's own; the client re-exports them as its public names.
+export { AddWatchMode, CreateMode, EventType, KeeperState, Perms, WatcherType };
 
 export type { ACL, Id, Stat, ClientInfo };
 
 /** Node data as given by callers: strings are sent as UTF-8. */
 export type Data = string | Uint8Array | null;
 
-/** CreateMode flag values (the wire values of ZooKeeper's CreateMode). */
-export const CreateMode = {
-  PERSISTENT: 0,
-  EPHEMERAL: 1,
-  PERSISTENT_SEQUENTIAL: 2,
-  EPHEMERAL_SEQUENTIAL: 3,
-  CONTAINER: 4,
-  PERSISTENT_WITH_TTL: 5,
-  PERSISTENT_SEQUENTIAL_WITH_TTL: 6,
-} as const;
 export type CreateModeValue = (typeof CreateMode)[keyof typeof CreateMode];
 
-/** addWatch modes (ZooDefs.AddWatchModes). */
-export const AddWatchMode = { PERSISTENT: 0, PERSISTENT_RECURSIVE: 1 } as const;
 export type AddWatchModeValue = (typeof AddWatchMode)[keyof typeof AddWatchMode];
 
-/** Watcher.WatcherType, for removeWatches. */
-export const WatcherType = { Children: 1, Data: 2, Any: 3, Persistent: 4, PersistentRecursive: 5 } as const;
 export type WatcherTypeValue = (typeof WatcherType)[keyof typeof WatcherType];
 
-/** Watcher.Event.EventType. */
-export const EventType = {
-  None: -1,
-  NodeCreated: 1,
-  NodeDeleted: 2,
-  NodeDataChanged: 3,
-  NodeChildrenChanged: 4,
-  DataWatchRemoved: 5,
-  ChildWatchRemoved: 6,
-  PersistentWatchRemoved: 7,
-} as const;
 export type EventTypeValue = (typeof EventType)[keyof typeof EventType];
-
-/** Watcher.Event.KeeperState. */
-export const KeeperState = {
-  Disconnected: 0,
-  SyncConnected: 3,
-  AuthFailed: 4,
-  ConnectedReadOnly: 5,
-  SaslAuthenticated: 6,
-  Expired: -112,
-  Closed: 7,
-} as const;
-
-/** ZooDefs.Perms bits. */
-export const Perms = { READ: 1, WRITE: 2, CREATE: 4, DELETE: 8, ADMIN: 16, ALL: 31 } as const;
 
 const ANYONE_ID_UNSAFE: Id = Object.freeze({ scheme: 'world', id: 'anyone' });
 const AUTH_IDS: Id = Object.freeze({ scheme: 'auth', id: '' });
