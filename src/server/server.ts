@@ -232,7 +232,9 @@ export class SynodServer {
     else this.perIp.set(conn.remoteAddress, n);
     this.watches.removeWatcher(conn.id);
     if (conn.sessionId !== 0n && this.bySession.get(conn.sessionId) === conn) this.bySession.delete(conn.sessionId);
+    // Replies still owed to a gone connection are dropped now, and counted out once.
     this.outstanding -= conn.queue.length;
+    conn.queue.length = 0;
     this.paused.delete(conn);
     this.resumeIfBelowLimit();
   }

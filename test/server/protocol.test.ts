@@ -11,6 +11,7 @@ import { readConnectResponse, writeConnectRequest, writeRequest, type ACL } from
 import { JuteReader, JuteWriter } from '../../src/jute/buffer.js';
 import type { WatcherEvent } from '../../src/client/replies.js';
 import { startSynod, type ServerHandle } from '../helpers/servers.js';
+import { fourLetterWord } from '../helpers/fourletter.js';
 
 const OPEN: ACL[] = [{ perms: Perms.ALL, id: { scheme: 'world', id: 'anyone' } }];
 let server: ServerHandle;
@@ -346,4 +347,25 @@ test("a request sent in the same write as a new session's ConnectRequest is answ
   reply.long();
   assert.equal(reply.int(), Err.OK);
   s.destroy();
+});
+
+test('requests owed to a client that vanished are not counted as outstanding afterwards', async () => {
+  const c = await client();
+  await create(c, '/gone');
+  for (let i = 0; i < 300; i++)
+    void c
+      .send({ op: OpCode.setData, req: { path: '/gone', data: Buffer.from(String(i)), version: -1 } })
+      .catch(() => undefined);
+  c.destroy();
+  const outstanding = async (): Promise<number> => {
+    const mntr = await fourLetterWord(server.port, 'mntr');
+    return Number(/zk_outstanding_requests\t(-?\d+)/.exec(mntr)![1]);
+  };
+  await waitFor('outstanding to settle', () => undefined, 300).catch(() => undefined);
+  let n = await outstanding();
+  for (let i = 0; i < 50 && n !== 0; i++) {
+    await new Promise((r) => setTimeout(r, 100));
+    n = await outstanding();
+  }
+  assert.equal(n, 0);
 });
