@@ -120,8 +120,6 @@ export class JuteReader {
   }
 }
 
-const textEncoder = new TextEncoder();
-
 export class JuteWriter {
   private buf: Buffer;
   private pos = 0;
@@ -223,6 +221,11 @@ export class JuteWriter {
     return at;
   }
 
+  /** Overwrites an int already written at `at` (a field known only after the body). */
+  patchInt(at: number, v: number): void {
+    this.buf.writeInt32BE(v | 0, at);
+  }
+
   patchLength(at: number): void {
     this.buf.writeInt32BE(this.pos - at - 4, at);
   }
@@ -237,8 +240,3 @@ export class JuteWriter {
     return this.buf.subarray(0, this.pos);
   }
 }
-
-export function utf8Length(s: string): number {
-  return Buffer.byteLength(s, 'utf8');
-}
-export { textEncoder };

@@ -1,7 +1,7 @@
 // One client connection: frames in, replies and watch events out, in the
 // order ZooKeeper promises (per-session FIFO, events before the data they announce).
 import type { Socket } from 'node:net';
-import { JuteReader, JuteWriter } from '../jute/buffer.js';
+import { JuteWriter } from '../jute/buffer.js';
 import { Xid } from '../jute/constants.js';
 import { writeReplyHeader, writeWatcherEvent } from '../jute/replies.js';
 import type { Request } from '../jute/records.js';
@@ -154,6 +154,26 @@ export class Connection {
     return w.toBuffer();
   }
 
+  /**
+   * A reply whose error code is known only once the body is written (reads):
+   * `body` writes straight into the frame and returns the code; on an error
+   * the body is dropped and the header carries the code.
+   */
+  answerFrame(xid: number, zxid: number, body: (w: JuteWriter) => number): Buffer {
+    const w = this.w;
+    w.reset();
+    const at = w.reserveLength();
+    writeReplyHeader(w, xid, zxid, 0);
+    const headerEnd = w.length;
+    const err = body(w);
+    if (err !== 0) {
+      w.truncate(headerEnd);
+      w.patchInt(headerEnd - 4, err);
+    }
+    w.patchLength(at);
+    return w.toBuffer();
+  }
+
   sendEvent(type: number, state: number, path: string, zxid: number): void {
     const w = this.w;
     w.reset();
@@ -172,5 +192,3 @@ export class Connection {
     setTimeout(() => this.socket.destroy(), 1000).unref();
   }
 }
-
-export { JuteReader };

@@ -16,8 +16,8 @@ import {
 import { writeMultiHeader } from '../jute/replies.js';
 import { WatchManager } from '../tree/watches.js';
 import { EntryKind, encodeAuth, encodeCreateSession, encodePath, type Entry } from '../txn/entry.js';
-import type { ApplyResult, Reply, Session } from '../txn/state.js';
-import { statOf } from '../tree/datatree.js';
+import type { ApplyResult, Reply } from '../txn/state.js';
+import { ttlOf } from '../tree/datatree.js';
 import type { ServerConfig } from './config.js';
 import { Connection, type Pending } from './connection.js';
 import { runFourLetterWord } from './fourletter.js';
@@ -360,7 +360,7 @@ export class SynodServer {
     if (WRITE_OPS.has(op)) {
       this.enqueue(conn, pending);
       this.replica.propose(EntryKind.request, conn.sessionId, xid, op, body, (res, entry) => {
-        pending.frame = this.replyFrame(conn, xid, op, res, entry);
+        pending.frame = conn.frame(xid, entry.zxid, res.err, (w) => writeReply(w, res.reply));
         this.flush(conn);
       });
       return;
@@ -454,22 +454,15 @@ export class SynodServer {
       return conn.frame(Xid.SET_WATCHES, this.sm.lastZxid, 0);
     }
     const session = this.sm.sessions.get(conn.sessionId);
-    const w = this.w;
-    w.reset();
-    const err = answerRead(
-      {
-        sm: this.sm,
-        watches: this.watches,
-        watcher: conn.id,
-        sessionId: conn.sessionId,
-        authIds: session?.authIds ?? [],
-      },
-      req,
-      w,
-    );
+    const ctx = {
+      sm: this.sm,
+      watches: this.watches,
+      watcher: conn.id,
+      sessionId: conn.sessionId,
+      authIds: session?.authIds ?? [],
+    };
     const xid = req.op === OpCode.ping ? Xid.PING : p.xid;
-    const body = w.toBuffer();
-    return conn.frame(xid, this.sm.lastZxid, err, (out) => out.raw(body));
+    return conn.answerFrame(xid, this.sm.lastZxid, (w) => answerRead(ctx, req, w));
   }
 
   /** Re-registers a reconnected client's watches, firing what it missed since relativeZxid. */
@@ -549,10 +542,6 @@ export class SynodServer {
     }
   }
 
-  private replyFrame(conn: Connection, xid: number, op: number, res: ApplyResult, entry: Entry): Buffer {
-    return conn.frame(xid, entry.zxid, res.err, (w) => writeReply(w, op, res.reply));
-  }
-
   /** After every applied entry, on every replica: fire watches, settle sessions. */
   private afterApply(res: ApplyResult, entry: Entry): void {
     if (res.events.length > 0) {
@@ -599,7 +588,7 @@ export class SynodServer {
     }
     for (const path of tree.ttls) {
       const n = tree.get(path)!;
-      if (n.numChildren === 0 && now - n.mtime > ttlOfNode(n.ephemeralOwner)) candidates.push(path);
+      if (n.numChildren === 0 && now - n.mtime > ttlOf(n.ephemeralOwner)) candidates.push(path);
     }
     for (const path of candidates) {
       if (budget-- <= 0) break;
@@ -609,10 +598,6 @@ export class SynodServer {
     }
   }
 
-  sessionOf(id: bigint): Session | undefined {
-    return this.sm.sessions.get(id);
-  }
-
   get outstandingRequests(): number {
     return this.outstanding;
   }
@@ -620,17 +605,13 @@ export class SynodServer {
 
 const EMPTY_FRAME = Buffer.alloc(0);
 
-function ttlOfNode(owner: bigint): number {
-  return Number(BigInt.asUintN(64, owner) & 0xffffffffffn);
-}
-
 function equalBytes(a: Uint8Array, b: Uint8Array): boolean {
   if (a.length !== b.length) return false;
   for (let i = 0; i < a.length; i++) if (a[i] !== b[i]) return false;
   return true;
 }
 
-export function writeReply(w: JuteWriter, op: number, reply: Reply): void {
+export function writeReply(w: JuteWriter, reply: Reply): void {
   if (reply === null) return;
   switch (reply.kind) {
     case 'path':
@@ -669,7 +650,4 @@ export function writeReply(w: JuteWriter, op: number, reply: Reply): void {
       writeMultiHeader(w, -1, true, -1);
       return;
   }
-  void op;
 }
-
-export { statOf };

@@ -10,7 +10,7 @@
 import { CONTAINER_EPHEMERAL_OWNER, TTL_MASK } from '../jute/constants.js';
 import type { ACL, Stat } from '../jute/records.js';
 import { AclCache, OPEN_ACL_UNSAFE, READ_ACL_UNSAFE } from './acl.js';
-import { baseName, joinPath, parentOf } from './path.js';
+import { baseName, parentOf } from './path.js';
 
 const EMPTY = new Uint8Array(0);
 const NONE = -1;
@@ -45,11 +45,20 @@ export const STAT_NODE = 'zookeeper_stats';
 const utf8 = new TextEncoder();
 
 /** StatsTrack's text: `count=N,bytes=M[=;key=value...]`; missing fields read as -1. */
-export function parseStatsTrack(data: Uint8Array): { count: number; bytes: number } {
-  const text = new TextDecoder().decode(data);
-  const count = /(?:^|,)count=(-?\d+)/.exec(text);
-  const bytes = /(?:^|,)bytes=(-?\d+)/.exec(text);
-  return { count: count ? Number(count[1]) : -1, bytes: bytes ? Number(bytes[1]) : -1 };
+export interface StatsTrack {
+  count: number;
+  bytes: number;
+  countHardLimit: number;
+  byteHardLimit: number;
+}
+
+const textDecoder = new TextDecoder();
+const STATS_FIELD = /(?:^|[,;=])(count|bytes|countHardLimit|byteHardLimit)=(-?\d+)/g;
+
+export function parseStatsTrack(data: Uint8Array): StatsTrack {
+  const out: StatsTrack = { count: -1, bytes: -1, countHardLimit: -1, byteHardLimit: -1 };
+  for (const m of textDecoder.decode(data).matchAll(STATS_FIELD)) out[m[1] as keyof StatsTrack] = Number(m[2]);
+  return out;
 }
 
 /** Everything about a znode but its place in the tree: for multi rollback and snapshots. */
@@ -375,13 +384,6 @@ export class DataTree {
     return out;
   }
 
-  /** Full paths of a node's children. */
-  childPaths(n: ZNode): string[] {
-    const out: string[] = [];
-    for (let c = this.firstChildCol[n.slot]!; c !== NONE; c = this.nextSibCol[c]!) out.push(this.paths[c]!);
-    return out;
-  }
-
   /** All descendants of `path`, not counting itself. */
   countDescendants(path: string): number {
     const start = this.index.get(path);
@@ -692,5 +694,3 @@ export class DataTree {
     }
   }
 }
-
-export { joinPath };

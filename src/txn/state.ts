@@ -12,7 +12,7 @@ import {
   ZkError,
   CONTAINER_EPHEMERAL_OWNER,
 } from '../jute/constants.js';
-import { readRequest, type ACL, type CreateRequest, type Id, type MultiOp, type Stat } from '../jute/records.js';
+import { readRequest, type CreateRequest, type Id, type MultiOp, type Stat } from '../jute/records.js';
 import { checkAcl, fixupAcl } from '../tree/acl.js';
 import {
   DataTree,
@@ -409,14 +409,8 @@ export class StateMachine {
     const limits = this.tree.get(`${QUOTA_PATH}${prefix}/${LIMIT_NODE}`);
     const usage = this.tree.get(`${QUOTA_PATH}${prefix}/${STAT_NODE}`);
     if (!limits || !usage) return;
-    const text = new TextDecoder().decode(limits.data);
-    const hard = (key: string): number => {
-      const m = new RegExp(`(?:^|[,;=])${key}=(-?\\d+)`).exec(text);
-      return m ? Number(m[1]) : -1;
-    };
+    const { countHardLimit: countLimit, byteHardLimit: byteLimit } = parseStatsTrack(limits.data);
     const current = parseStatsTrack(usage.data);
-    const countLimit = hard('countHardLimit');
-    const byteLimit = hard('byteHardLimit');
     if (countDiff !== 0 && countLimit > -1 && current.count + countDiff > countLimit)
       throw new ZkError(Err.QUOTAEXCEEDED);
     if (bytesDiff !== 0 && byteLimit > -1 && current.bytes + bytesDiff > byteLimit)
@@ -438,5 +432,3 @@ function checkVersion(current: number, expected: number): void {
 function result(err: number): ApplyResult {
   return { err, reply: null, events: NO_EVENTS, closedSession: null, createdSession: null };
 }
-
-export type { ACL };
