@@ -6,8 +6,9 @@ import { SynodServer } from '../server/server.js';
 const USAGE = `usage: synod <command> [options]
 
 commands:
-  server [--config zoo.cfg] [--port N] [--data-dir DIR]
-      start a standalone server (defaults: 127.0.0.1:2181, data in ./data)
+  server [--config zoo.cfg] [--port N] [--data-dir DIR] [--id N]
+      start a server: standalone (defaults: 127.0.0.1:2181, data in ./data), or a
+      member of an ensemble when zoo.cfg has server.N lines (id from DATA/myid or --id)
   shell [-server host:port] [cmd args...]    zkCli-compatible shell (one-shot with a command)
   bench [options] | bench compare [options]  load generator; Synod against Apache ZooKeeper
   help
@@ -35,8 +36,8 @@ export async function main(argv: string[]): Promise<void> {
   }
 }
 
-function parseFlags(args: string[]): { configPath?: string; port?: number; dataDir?: string } {
-  const out: { configPath?: string; port?: number; dataDir?: string } = {};
+function parseFlags(args: string[]): { configPath?: string; port?: number; dataDir?: string; id?: number } {
+  const out: { configPath?: string; port?: number; dataDir?: string; id?: number } = {};
   for (let i = 0; i < args.length; i++) {
     const a = args[i]!;
     const eq = a.indexOf('=');
@@ -61,6 +62,13 @@ function parseFlags(args: string[]): { configPath?: string; port?: number; dataD
       case '--data-dir':
         out.dataDir = value();
         break;
+      case '--id': {
+        const v = value();
+        if (!/^\d+$/.test(v) || Number(v) < 1 || Number(v) > 255)
+          throw new ConfigError(`--id ${v} is not a server id (1..255)`, { key: '--id' });
+        out.id = Number(v);
+        break;
+      }
       default:
         throw new ConfigError(`unknown option ${a}`, { key: a });
     }

@@ -89,6 +89,14 @@ export interface ServerConfig {
   initLimit: number;
   syncLimit: number;
   servers: ServerSpec[];
+  /** This server's id in `servers` (myid or --id); 0 when standalone. */
+  myId: number;
+  /** readonlymode.enabled: a server cut off from the quorum serves reads to clients that allow it. */
+  readOnlyMode: boolean;
+  /** synod.electionTimeoutMs: a follower that hears no leader for this long (up to twice it) calls an election. */
+  electionTimeoutMs: number;
+  /** synod.heartbeatMs: the leader's heartbeat interval and the Raft clock's tick. */
+  heartbeatMs: number;
   admin: { enableServer: boolean; serverAddress: string; serverPort: number };
   /** znode.container.checkIntervalMs: how often container and TTL nodes are checked for removal. */
   containerCheckIntervalMs: number;
@@ -134,6 +142,10 @@ export function defaultConfig(): ServerConfig {
     initLimit: 10,
     syncLimit: 5,
     servers: [],
+    myId: 0,
+    readOnlyMode: false,
+    electionTimeoutMs: 1000,
+    heartbeatMs: 100,
     admin: { enableServer: false, serverAddress: '127.0.0.1', serverPort: 8080 },
     containerCheckIntervalMs: 60000,
     containerMaxPerMinute: 10000,
@@ -529,6 +541,15 @@ const HANDLERS: Record<string, Handler> = {
   syncLimit: (c, s) => {
     s.config.syncLimit = parseIntValue(c, { min: 1, unit: 'ticks' });
   },
+  'readonlymode.enabled': (c, s) => {
+    s.config.readOnlyMode = parseBool(c);
+  },
+  'synod.electionTimeoutMs': (c, s) => {
+    s.config.electionTimeoutMs = parseIntValue(c, { min: 10, unit: 'milliseconds' });
+  },
+  'synod.heartbeatMs': (c, s) => {
+    s.config.heartbeatMs = parseIntValue(c, { min: 1, unit: 'milliseconds' });
+  },
   'admin.enableServer': (c, s) => {
     s.config.admin.enableServer = parseBool(c);
   },
@@ -639,7 +660,6 @@ const IGNORED: Record<string, string> = {
   'kerberos.removeHostFromPrincipal': 'SASL is not supported',
   'kerberos.removeRealmFromPrincipal': 'SASL is not supported',
   'kerberos.canonicalizeHostNames': 'SASL is not supported',
-  'readonlymode.enabled': '',
   'jute.maxbuffer.extrasize': '',
   skipACL: '',
   'audit.enable': '',
@@ -947,7 +967,7 @@ function checkPorts(c: ServerConfig, source: string): void {
  * kept as written; relative ones are relative to the working directory, as in
  * ZooKeeper.
  */
-export function loadConfig(opts: { configPath?: string; port?: number; dataDir?: string }): ConfigResult {
+export function loadConfig(opts: { configPath?: string; port?: number; dataDir?: string; id?: number }): ConfigResult {
   let st: ParseState | null = null;
   if (opts.configPath !== undefined) {
     let text: string;
@@ -978,8 +998,39 @@ export function loadConfig(opts: { configPath?: string; port?: number; dataDir?:
     config.dataDir = opts.dataDir;
     if (!st?.explicit.has('dataLogDir')) config.dataLogDir = opts.dataDir;
   }
+  if (config.servers.length > 0) settleEnsemble(config, opts, st);
   checkPorts(config, opts.port !== undefined ? '--port' : (opts.configPath ?? 'defaults'));
   return { config, warnings };
+}
+
+/** An ensemble member needs to know which server.N line is its own. */
+function settleEnsemble(config: ServerConfig, opts: { port?: number; id?: number }, st: ParseState | null): void {
+  const id = opts.id ?? readMyId(config.dataDir);
+  if (id === null) {
+    throw new ConfigError(
+      `${config.dataDir}/myid is missing: a server of an ensemble (server.N lines) needs its id there or in --id`,
+      { key: 'myid' },
+    );
+  }
+  const me = config.servers.find((s) => s.id === id);
+  if (!me) {
+    throw new ConfigError(
+      `this server's id ${id} has no server.${id} line (the configuration lists ${config.servers.map((s) => s.id).join(', ')})`,
+      { key: 'myid' },
+    );
+  }
+  config.myId = id;
+  // As in ZooKeeper, the client port may come from this server's own line.
+  if (opts.port === undefined && !st?.explicit.has('clientPort') && me.clientPort !== undefined) {
+    config.clientPort = me.clientPort;
+    if (me.clientHost !== undefined && !st?.explicit.has('clientPortAddress')) config.clientPortAddress = me.clientHost;
+  }
+  if (config.heartbeatMs * 2 > config.electionTimeoutMs) {
+    throw new ConfigError(
+      `synod.heartbeatMs=${config.heartbeatMs} must be at most half of synod.electionTimeoutMs=${config.electionTimeoutMs}`,
+      { key: 'synod.heartbeatMs' },
+    );
+  }
 }
 
 /**

@@ -57,6 +57,8 @@ export class Connection {
   sessionId = 0n;
   sessionTimeout = 0;
   handshaken = false;
+  /** Served by a server cut off from its quorum: reads only (NOTREADONLY for writes). */
+  readOnly = false;
   closed = false;
   readonly queue: Pending[] = [];
   readonly stats = new ConnectionStats();

@@ -57,7 +57,7 @@ function statsBlock(server: SynodServer): string {
     `Connections: ${server.connections.size}\n` +
     `Outstanding: ${server.outstandingRequests}\n` +
     `Zxid: 0x${hex(server.sm.lastZxid)}\n` +
-    `Mode: standalone\n` +
+    `Mode: ${server.mode}\n` +
     `Node count: ${server.sm.tree.size}\n`
   );
 }
@@ -89,7 +89,7 @@ function dirBytes(dir: string): number {
 
 const COMMANDS: Record<string, (s: SynodServer) => string> = {
   ruok: () => 'imok',
-  isro: () => 'rw',
+  isro: (s) => (s.mode === 'read-only' ? 'ro' : 'rw'),
   srvr: (s) => `Zookeeper version: ${ZK_COMPAT_VERSION}, ${BUILT}\n${statsBlock(s)}`,
   stat: (s) => {
     let out = `Zookeeper version: ${ZK_COMPAT_VERSION}, ${BUILT}\nClients:\n`;

@@ -93,7 +93,16 @@ export class Replica {
   }
 
   /** Proposes a command; `done` runs once it is durable and applied. */
-  propose(kind: number, sessionId: bigint, cxid: number, op: number, body: Uint8Array, done: Applied | null): void {
+  propose(
+    kind: number,
+    sessionId: bigint,
+    cxid: number,
+    op: number,
+    body: Uint8Array,
+    done: Applied | null,
+    // A standalone server never loses a write it accepted short of a fatal storage error.
+    _fail?: (reason: string) => void,
+  ): void {
     if (this.closed) throw new Error('replica closed');
     const zxid = this.nextZxid();
     this.lastLoggedZxid = zxid;

@@ -23,6 +23,8 @@ import { Connection, type Pending } from './connection.js';
 import { runFourLetterWord } from './fourletter.js';
 import { answerRead, READ_OPS } from './reads.js';
 import { Replica } from './replica.js';
+import { RaftReplica } from '../ensemble/replica.js';
+import type { SessionTouch } from '../ensemble/wire.js';
 import { SessionTracker } from './sessions.js';
 
 const WRITE_OPS = new Set<number>([
@@ -79,7 +81,11 @@ export interface ServerStats {
 }
 
 export class SynodServer {
-  readonly replica: Replica;
+  readonly replica: Replica | RaftReplica;
+  /** Set when this server is a member of an ensemble (server.N lines). */
+  readonly ensemble: RaftReplica | null;
+  /** Sessions heard from since the last ping to the leader (followers only), with their negotiated timeouts. */
+  private readonly touched = new Map<bigint, number>();
   readonly watches = new WatchManager();
   readonly connections = new Map<number, Connection>();
   private readonly bySession = new Map<bigint, Connection>();
@@ -99,7 +105,7 @@ export class SynodServer {
     readonly config: ServerConfig,
     readonly log: (msg: string) => void = (m) => process.stderr.write(`${new Date().toISOString()} ${m}\n`),
   ) {
-    this.replica = new Replica({
+    const replicaOptions = {
       dataDir: config.dataDir,
       dataLogDir: config.dataLogDir,
       forceSync: config.forceSync,
@@ -112,8 +118,21 @@ export class SynodServer {
       },
       now: () => Date.now(),
       log,
-    });
-    this.tracker = new SessionTracker(0, Date.now());
+    };
+    if (config.servers.length > 0) {
+      this.ensemble = new RaftReplica({
+        ...replicaOptions,
+        myId: config.myId,
+        servers: config.servers,
+        heartbeatMs: config.heartbeatMs,
+        electionTimeoutMs: config.electionTimeoutMs,
+      });
+      this.replica = this.ensemble;
+    } else {
+      this.ensemble = null;
+      this.replica = new Replica(replicaOptions);
+    }
+    this.tracker = new SessionTracker(config.myId, Date.now());
     this.stats = {
       packetsReceived: 0,
       packetsSent: 0,
@@ -135,6 +154,7 @@ export class SynodServer {
       `recovered: snapshot index ${snapshotIndex}, ${replayed} log entries replayed, ${this.sm.tree.size} znodes, ${this.sm.sessions.size} sessions, zxid 0x${this.sm.lastZxid.toString(16)}`,
     );
     this.replica.onApply = (r, e) => this.afterApply(r, e);
+    if (this.ensemble) this.wireEnsemble(this.ensemble);
     this.replica.onFatal = (err) => {
       this.log(`FATAL: storage failed, stopping so nothing undurable is acknowledged: ${err.message}`);
       process.exit(70);
@@ -144,6 +164,10 @@ export class SynodServer {
     for (const s of this.sm.sessions.values()) this.tracker.track(s.id, s.timeout, now);
     const tick = Math.max(10, Math.min(this.config.tickTime, 1000));
     this.timers.push(setInterval(() => this.expireSessions(), tick));
+    if (this.ensemble) {
+      // ZooKeeper's learners ping the leader with their sessions every half tick.
+      this.timers.push(setInterval(() => this.pingLeader(), Math.max(10, Math.floor(this.config.tickTime / 2))));
+    }
     if (this.config.containerCheckIntervalMs > 0) {
       this.timers.push(setInterval(() => this.checkContainers(), this.config.containerCheckIntervalMs));
     }
@@ -172,6 +196,87 @@ export class SynodServer {
       this.server = srv;
     });
     this.log(`serving on ${this.config.clientPortAddress}:${this.port}, data in ${this.config.dataDir}`);
+  }
+
+  private wireEnsemble(e: RaftReplica): void {
+    e.onLeaderChange = (lead, role) => {
+      if (role === 'leader') {
+        // A new leader cannot know when followers last heard from each
+        // session: every session starts a fresh timeout, as in ZooKeeper.
+        const now = Date.now();
+        for (const s of this.tracker.all()) {
+          s.deadline = now + s.timeout;
+          s.closing = false;
+        }
+      }
+      if (lead === 0) this.dropClients('no leader');
+      else this.dropReadOnlyClients();
+    };
+    e.onTouch = (sessions) => {
+      const now = Date.now();
+      for (const t of sessions) {
+        if (t.timeout > 0) this.tracker.setTimeout(t.id, t.timeout, now);
+        else this.tracker.touch(t.id, now);
+      }
+    };
+    e.onRestore = () => {
+      // The tree jumped ahead without events: clients reconnect and their
+      // watches are replayed against the new tree (setWatches).
+      this.dropClients('state replaced by a snapshot from the leader');
+      const now = Date.now();
+      for (const s of this.sm.sessions.values()) {
+        if (!this.tracker.get(s.id)) this.tracker.track(s.id, s.timeout, now);
+      }
+      for (const t of [...this.tracker.all()]) if (!this.sm.sessions.has(t.id)) this.tracker.remove(t.id);
+    };
+  }
+
+  /** Closes every client connection (read-only ones stay when that mode is on). */
+  private dropClients(why: string): void {
+    let n = 0;
+    for (const c of this.connections.values()) {
+      if (!c.handshaken || (c.readOnly && this.config.readOnlyMode)) continue;
+      c.close();
+      n++;
+    }
+    if (n > 0) this.log(`closed ${n} client connections: ${why}`);
+  }
+
+  /** Back in a quorum: read-only clients reconnect and get read-write sessions. */
+  private dropReadOnlyClients(): void {
+    for (const c of this.connections.values()) {
+      if (c.readOnly) {
+        this.tracker.remove(c.sessionId);
+        c.close();
+      }
+    }
+  }
+
+  /** Follower: tell the leader which sessions were heard from here. */
+  private pingLeader(): void {
+    const e = this.ensemble;
+    if (!e || e.role === 'leader' || this.touched.size === 0) {
+      this.touched.clear();
+      return;
+    }
+    const sessions: SessionTouch[] = [];
+    for (const [id, timeout] of this.touched) sessions.push({ id, timeout });
+    this.touched.clear();
+    e.touch(sessions);
+  }
+
+  /** True when this server can serve clients: standalone, or an ensemble member that knows a leader. */
+  get serving(): boolean {
+    return !this.ensemble || this.ensemble.lead !== 0;
+  }
+
+  /** leader, follower or observer (standalone without an ensemble); what srvr says. */
+  get mode(): string {
+    const e = this.ensemble;
+    if (!e) return 'standalone';
+    if (e.lead === 0) return this.config.readOnlyMode ? 'read-only' : 'looking';
+    if (e.role === 'leader') return 'leader';
+    return e.peer.conf.learners.includes(this.config.myId) ? 'observer' : 'follower';
   }
 
   async stop(): Promise<void> {
@@ -266,6 +371,15 @@ export class SynodServer {
     }
     const timeout = Math.min(Math.max(req.timeOut, this.config.minSessionTimeout), this.config.maxSessionTimeout);
     conn.sessionTimeout = timeout;
+    if (!this.serving) {
+      if (this.config.readOnlyMode && req.readOnly) {
+        this.connectReadOnly(conn, req.sessionId, req.passwd, timeout);
+        return;
+      }
+      // ZooKeeper's answer from a server that is not serving: close, so the client tries another.
+      conn.close();
+      return;
+    }
     if (req.sessionId === 0n) {
       const id = this.tracker.newSessionId();
       const passwd = randomBytes(16);
@@ -276,20 +390,38 @@ export class SynodServer {
       conn.held = true;
       conn.socket.pause();
       this.outstanding++;
-      this.replica.propose(EntryKind.createSession, id, 0, OpCode.createSession, this.w.toBuffer(), (r) => {
+      let settled = false;
+      const fail = (): void => {
+        if (settled) return;
+        settled = true;
         this.outstanding--;
-        if (conn.closed) return;
-        if (r.err !== 0) {
-          this.sendConnectResponse(conn, 0, 0n, new Uint8Array(16));
-          conn.close();
-          return;
-        }
-        this.attach(conn, id);
-        this.sendConnectResponse(conn, timeout, id, passwd);
-        conn.held = false;
-        conn.socket.resume();
-        this.onData(conn, EMPTY_FRAME);
-      });
+        this.tracker.remove(id);
+        conn.close();
+      };
+      this.replica.propose(
+        EntryKind.createSession,
+        id,
+        0,
+        OpCode.createSession,
+        this.w.toBuffer(),
+        (r) => {
+          if (settled) return;
+          settled = true;
+          this.outstanding--;
+          if (conn.closed) return;
+          if (r.err !== 0) {
+            this.sendConnectResponse(conn, 0, 0n, new Uint8Array(16));
+            conn.close();
+            return;
+          }
+          this.attach(conn, id);
+          this.sendConnectResponse(conn, timeout, id, passwd);
+          conn.held = false;
+          conn.socket.resume();
+          this.onData(conn, EMPTY_FRAME);
+        },
+        fail,
+      );
       return;
     }
     const session = this.sm.sessions.get(req.sessionId);
@@ -304,19 +436,54 @@ export class SynodServer {
     if (previous && previous !== conn) previous.close();
     conn.sessionId = req.sessionId;
     this.tracker.setTimeout(req.sessionId, timeout, Date.now());
+    if (this.ensemble) this.touched.set(req.sessionId, timeout);
     this.attach(conn, req.sessionId);
     this.sendConnectResponse(conn, timeout, req.sessionId, session.passwd);
+  }
+
+  /**
+   * A client that allows read-only service, on a server without a quorum: a
+   * known session keeps its id; a new one gets a local id that no quorum
+   * ever hears of (ZooKeeper's read-only server does the same).
+   */
+  private connectReadOnly(conn: Connection, sessionId: bigint, passwd: Uint8Array, timeout: number): void {
+    conn.readOnly = true;
+    let id = sessionId;
+    let pw: Uint8Array = passwd;
+    if (id === 0n) {
+      id = this.tracker.newSessionId();
+      pw = randomBytes(16);
+    } else {
+      const session = this.sm.sessions.get(id);
+      if (!session || !equalBytes(session.passwd, passwd)) {
+        this.sendConnectResponse(conn, 0, 0n, new Uint8Array(16));
+        conn.close();
+        return;
+      }
+    }
+    if (!this.tracker.get(id)) this.tracker.track(id, timeout, Date.now());
+    conn.sessionId = id;
+    const previous = this.bySession.get(id);
+    if (previous && previous !== conn) previous.close();
+    this.attach(conn, id);
+    this.sendConnectResponse(conn, timeout, id, pw, true);
   }
 
   private attach(conn: Connection, id: bigint): void {
     this.bySession.set(id, conn);
   }
 
-  private sendConnectResponse(conn: Connection, timeOut: number, sessionId: bigint, passwd: Uint8Array): void {
+  private sendConnectResponse(
+    conn: Connection,
+    timeOut: number,
+    sessionId: bigint,
+    passwd: Uint8Array,
+    readOnly = false,
+  ): void {
     const w = this.w;
     w.reset();
     const at = w.reserveLength();
-    writeConnectResponse(w, { protocolVersion: 0, timeOut, sessionId, passwd, readOnly: false });
+    writeConnectResponse(w, { protocolVersion: 0, timeOut, sessionId, passwd, readOnly });
     w.patchLength(at);
     conn.send(w.toBuffer());
   }
@@ -326,6 +493,7 @@ export class SynodServer {
     const xid = r.int();
     const op = r.int();
     const now = Date.now();
+    if (this.ensemble && !conn.readOnly) this.touched.set(conn.sessionId, 0);
     if (!this.tracker.touch(conn.sessionId, now)) {
       // Expired or closing: this connection has nothing more to serve.
       this.sendNow(conn, xid, Err.SESSIONEXPIRED);
@@ -357,22 +525,62 @@ export class SynodServer {
       return;
     }
     const pending: Pending = { xid, op, read: null, frame: null, received: now };
+    if (conn.readOnly && (WRITE_OPS.has(op) || op === OpCode.sync)) {
+      this.enqueueError(conn, xid, op, Err.NOTREADONLY, now);
+      return;
+    }
+    if (conn.readOnly && op === OpCode.closeSession) {
+      // A read-only session is local: closing it touches no quorum.
+      this.tracker.remove(conn.sessionId);
+      this.enqueueError(conn, xid, op, Err.OK, now);
+      conn.close();
+      return;
+    }
     if (WRITE_OPS.has(op)) {
       this.enqueue(conn, pending);
-      this.replica.propose(EntryKind.request, conn.sessionId, xid, op, body, (res, entry) => {
-        pending.frame = conn.frame(xid, entry.zxid, res.err, (w) => writeReply(w, res.reply));
-        this.flush(conn);
-      });
+      this.replica.propose(
+        EntryKind.request,
+        conn.sessionId,
+        xid,
+        op,
+        body,
+        (res, entry) => {
+          pending.frame = conn.frame(xid, entry.zxid, res.err, (w) => writeReply(w, res.reply));
+          this.flush(conn);
+        },
+        () => conn.close(),
+      );
       return;
     }
     if (op === OpCode.closeSession) {
       this.enqueue(conn, pending);
       this.tracker.markClosing(conn.sessionId);
-      this.replica.propose(EntryKind.closeSession, conn.sessionId, xid, op, new Uint8Array(0), (res, entry) => {
-        pending.frame = conn.frame(xid, entry.zxid, res.err);
-        this.flush(conn);
-        conn.close();
-      });
+      this.replica.propose(
+        EntryKind.closeSession,
+        conn.sessionId,
+        xid,
+        op,
+        new Uint8Array(0),
+        (res, entry) => {
+          pending.frame = conn.frame(xid, entry.zxid, res.err);
+          this.flush(conn);
+          conn.close();
+        },
+        () => conn.close(),
+      );
+      return;
+    }
+    if (op === OpCode.sync && this.ensemble && req.op === OpCode.sync) {
+      // Linearizable: answered once this server has applied all the leader had committed when asked.
+      this.enqueue(conn, pending);
+      const path = req.req.path;
+      this.ensemble.sync(
+        () => {
+          pending.frame = conn.frame(xid, this.sm.lastZxid, 0, (w) => w.ustring(path));
+          this.flush(conn);
+        },
+        () => conn.close(),
+      );
       return;
     }
     if (READ_OPS.has(op) || op === OpCode.setWatches || op === OpCode.setWatches2) {
@@ -538,6 +746,7 @@ export class SynodServer {
               this.flush(conn);
             }
           : null,
+        () => conn.close(),
       );
     }
   }
@@ -553,6 +762,9 @@ export class SynodServer {
         }
       }
     }
+    if (res.createdSession && !this.tracker.get(res.createdSession.id)) {
+      this.tracker.track(res.createdSession.id, res.createdSession.timeout, Date.now());
+    }
     if (res.closedSession !== null) {
       this.tracker.remove(res.closedSession);
       const c = this.bySession.get(res.closedSession);
@@ -566,6 +778,8 @@ export class SynodServer {
 
   private expireSessions(): void {
     if (this.stopping) return;
+    // Only the leader decides that a session is dead; followers forward what they hear.
+    if (this.ensemble && this.ensemble.role !== 'leader') return;
     for (const id of this.tracker.expired(Date.now())) {
       this.log(`expiring session 0x${BigInt.asUintN(64, id).toString(16)}`);
       this.replica.propose(EntryKind.closeSession, id, 0, OpCode.closeSession, new Uint8Array(0), null);
@@ -575,6 +789,7 @@ export class SynodServer {
   /** ZooKeeper's ContainerManager: propose removal of empty used containers and expired TTL nodes. */
   private checkContainers(): void {
     if (this.stopping) return;
+    if (this.ensemble && this.ensemble.role !== 'leader') return;
     const tree = this.sm.tree;
     const now = Date.now();
     let budget = Math.max(

@@ -23,6 +23,7 @@ export interface TransportOptions {
   peers: Map<number, PeerAddress>;
   onMessage: (from: number, payload: Buffer) => void;
   onPeerDown?: (id: number) => void;
+  onPeerUp?: (id: number) => void;
   log: (msg: string) => void;
 }
 
@@ -123,6 +124,7 @@ export class PeerTransport {
       hello.writeInt32BE(VERSION, 4);
       hello.writeInt32BE(this.opts.id, 8);
       s.write(hello);
+      this.opts.onPeerUp?.(link.id);
     });
     // Nothing is read on a dialed link; drain anything a confused peer sends.
     s.on('data', () => {});

@@ -1,0 +1,554 @@
+// One server of an ensemble, without its disk, network or clock: the Raft
+// core, the state machine it drives, and ZooKeeper's needs on top (writes
+// forwarded to the leader and answered where they came from, `sync` as a
+// ReadIndex, session pings for the leader). The server shell and the
+// deterministic simulator both run this same class; they differ only in the
+// PeerIo they plug in and in who calls tick().
+import { JuteReader, JuteWriter } from '../jute/buffer.js';
+import { OpCode } from '../jute/constants.js';
+import {
+  RaftNode,
+  decodeConfChange,
+  type ConfChange,
+  type ConfState,
+  type Entry as RaftEntry,
+  type MemoryStorage,
+  type Ready,
+  type RaftConfig,
+  type Role,
+  type Snapshot,
+} from '../raft/index.js';
+import { EntryKind, encodeEntry, decodeEntry, type Entry } from '../txn/entry.js';
+import { deserializeState } from '../txn/snapshot.js';
+import { StateMachine, type ApplyResult, type StateOptions } from '../txn/state.js';
+import { PeerKind, decodePeerMessage, type ForwardedWrite, type PeerMessage, type SessionTouch } from './wire.js';
+
+/** The peer's disk and network. Calls complete by calling back; the simulator delays them at will. */
+export interface PeerIo {
+  /**
+   * Make the Ready's snapshot, entries and hard state durable, in that order
+   * (fsync when rd.mustSync), then call done. Messages are sent only after.
+   */
+  persist(rd: Ready, done: () => void): void;
+  /** Best effort; false when the message was dropped (no link to `to`). */
+  send(to: number, msg: PeerMessage): boolean;
+  /**
+   * Write a snapshot of `sm` (which has applied through `index`) and call
+   * done with what the Raft storage keeps as the snapshot's payload (the
+   * bytes, or a token the transport resolves when it sends a MsgSnap), or
+   * null when writing failed. The tree does not change until done is called.
+   */
+  snapshot(
+    index: number,
+    term: number,
+    conf: ConfState,
+    sm: StateMachine,
+    done: (data: Uint8Array | null) => void,
+  ): void;
+  /** What the Raft storage keeps for a snapshot installed from the leader, once persisted. */
+  keepSnapshot(s: Snapshot): Uint8Array;
+}
+
+export type WriteDone = (result: ApplyResult, entry: Entry) => void;
+/** Why a write or sync gave up; its outcome is then unknown, as after a lost connection. */
+export type FailReason = 'no-leader' | 'leader-changed' | 'rejected' | 'timeout' | 'unreachable' | 'stopped';
+
+export interface QuorumPeerOptions {
+  id: number;
+  raft: Omit<RaftConfig, 'id' | 'applied'>;
+  storage: MemoryStorage;
+  state: StateOptions;
+  /** The state machine as of the storage's snapshot (restored by the caller), or a fresh one. */
+  sm: StateMachine;
+  /** Distinguishes this run of the server from earlier ones, so a write forwarded before a restart is never answered after it. */
+  incarnation: number;
+  /** The leader's clock for znode times; read only when proposing. */
+  now: () => number;
+  /** Applied entries between snapshots. */
+  snapCount: number;
+  /** Entries kept in the log behind a snapshot, so a slightly slow follower catches up without one. */
+  catchUpEntries?: number;
+  /** Ticks a write or sync waits for its answer before it is given up. */
+  requestTimeoutTicks: number;
+  log?: (msg: string) => void;
+}
+
+interface PendingWrite {
+  readonly done: WriteDone | null;
+  readonly fail: (reason: FailReason) => void;
+  readonly since: number;
+}
+
+interface PendingRead {
+  readonly done: () => void;
+  readonly fail: (reason: FailReason) => void;
+  readonly since: number;
+  index: number;
+}
+
+const HEADER_BYTES = 16; // origin int, incarnation int, seq long
+/** Ticks the link to the leader stays down before a follower campaigns early. */
+const LINK_DOWN_TICKS = 2;
+
+export class QuorumPeer {
+  readonly id: number;
+  readonly node: RaftNode;
+  readonly storage: MemoryStorage;
+  sm: StateMachine;
+  private readonly opts: QuorumPeerOptions;
+  private io: PeerIo | null = null;
+  appliedIndex: number;
+  private ticks = 0;
+  private persisting = false;
+  private snapshotting = false;
+  private stopped = false;
+  private sinceSnapshot = 0;
+  /** Committed entries waiting while a snapshot reads the tree. */
+  private readonly toApply: RaftEntry[] = [];
+  private seq = 0;
+  private readonly writes = new Map<number, PendingWrite>();
+  private readSeq = 0;
+  private readonly reads = new Map<number, PendingRead>();
+  /** On the leader: the last sequence number proposed for each follower incarnation, to keep forwards in order. */
+  private forwardSeq = new Map<string, number>();
+  private readonly w = new JuteWriter(4096);
+  private leaderLinkDownAt = -1;
+  lead = 0;
+  role: Role = 'follower';
+  conf: ConfState;
+
+  /** Every applied entry, on every server: watches, replies, the session table. */
+  onApply: (result: ApplyResult, entry: Entry) => void = () => {};
+  /** Leader or role changed. Writes and syncs in flight have been failed already. */
+  onLeaderChange: (lead: number, role: Role, term: number) => void = () => {};
+  /** On the leader: sessions a follower's clients were heard on. */
+  onTouch: (from: number, sessions: readonly SessionTouch[]) => void = () => {};
+  /** A membership change was applied. */
+  onConfChange: (cc: ConfChange, conf: ConfState, index: number) => void = () => {};
+  /** The state machine was replaced by a snapshot from the leader. */
+  onRestore: (sm: StateMachine) => void = () => {};
+  stats = { proposed: 0, forwarded: 0, applied: 0, snapshots: 0, installed: 0, failedWrites: 0 };
+
+  constructor(opts: QuorumPeerOptions) {
+    this.opts = opts;
+    this.id = opts.id;
+    this.storage = opts.storage;
+    this.sm = opts.sm;
+    const snap = opts.storage.snapshot();
+    this.appliedIndex = snap.index;
+    this.node = RaftNode.create({ ...opts.raft, id: opts.id, applied: snap.index }, opts.storage);
+    this.conf = this.node.confState();
+  }
+
+  /** Plugs in disk and network; nothing happens before. */
+  start(io: PeerIo): void {
+    this.io = io;
+    this.pump();
+  }
+
+  stop(): void {
+    this.stopped = true;
+    this.failAll('stopped');
+  }
+
+  get isLeader(): boolean {
+    return this.role === 'leader';
+  }
+
+  get term(): number {
+    return this.node.status().term;
+  }
+
+  tick(): void {
+    if (this.stopped) return;
+    this.ticks++;
+    this.node.tick();
+    if (this.leaderLinkDownAt >= 0 && this.ticks - this.leaderLinkDownAt >= LINK_DOWN_TICKS) {
+      // The leader's process is gone (its socket closed and cannot be
+      // reopened): campaign now rather than wait out the election timeout,
+      // as a ZooKeeper follower starts an election when its leader's socket
+      // breaks. PreVote keeps this harmless if the leader is in fact alive.
+      this.leaderLinkDownAt = -1;
+      if (this.role === 'follower' && this.conf.voters.includes(this.id)) this.node.campaign();
+    }
+    this.expireRequests();
+    this.pump();
+  }
+
+  /** A message from peer `from` (already decoded, or as bytes). */
+  receive(from: number, raw: PeerMessage | Uint8Array): void {
+    if (this.stopped) return;
+    const m = raw instanceof Uint8Array ? decodePeerMessage(raw) : raw;
+    switch (m.kind) {
+      case PeerKind.raft:
+        this.node.step(m.msg);
+        break;
+      case PeerKind.forward:
+        this.onForward(from, m.write);
+        break;
+      case PeerKind.forwardRejected:
+        if (m.incarnation === this.opts.incarnation && this.writes.has(m.seq)) this.failAll('rejected');
+        break;
+      case PeerKind.touch:
+        if (this.role === 'leader') this.onTouch(from, m.sessions);
+        break;
+      case PeerKind.snapChunk:
+        // The shell reassembles snapshots before they reach the peer.
+        break;
+    }
+    this.pump();
+  }
+
+  /**
+   * A write: proposed here when leading, otherwise forwarded to the leader.
+   * `done` runs when this server applies it; `fail` when its fate can no
+   * longer be learned here (the caller then drops the client's connection,
+   * as ZooKeeper does, so the client treats it as a lost connection).
+   */
+  propose(
+    kind: number,
+    sessionId: bigint,
+    cxid: number,
+    op: number,
+    body: Uint8Array,
+    done: WriteDone | null,
+    fail: (reason: FailReason) => void = () => {},
+  ): void {
+    if (this.stopped) {
+      fail('stopped');
+      return;
+    }
+    const seq = ++this.seq;
+    const write: ForwardedWrite = { incarnation: this.opts.incarnation, seq, kind, sessionId, cxid, op, body };
+    if (this.role === 'leader') {
+      const r = this.node.propose(this.payload(this.id, write));
+      if (!r.ok) {
+        fail(r.reason === 'not-leader' ? 'no-leader' : 'rejected');
+        return;
+      }
+      this.stats.proposed++;
+      this.writes.set(seq, { done, fail, since: this.ticks });
+      this.pump();
+      return;
+    }
+    if (this.lead === 0) {
+      fail('no-leader');
+      return;
+    }
+    if (!this.io!.send(this.lead, { kind: PeerKind.forward, write })) {
+      // A dropped forward could let a later write of the same client overtake it.
+      fail('unreachable');
+      this.failAll('unreachable');
+      return;
+    }
+    this.stats.forwarded++;
+    this.writes.set(seq, { done, fail, since: this.ticks });
+  }
+
+  /** Proposes a membership change (leader only). */
+  proposeConfChange(cc: ConfChange): { ok: true; index: number } | { ok: false; reason: string } {
+    const r = this.node.proposeConfChange(cc);
+    this.pump();
+    if (!r.ok) return { ok: false, reason: r.detail ? `${r.reason}: ${r.detail}` : r.reason };
+    return { ok: true, index: r.index };
+  }
+
+  /** ZooKeeper's sync: done once this server has applied everything committed when it asked. */
+  sync(done: () => void, fail: (reason: FailReason) => void): void {
+    if (this.stopped) {
+      fail('stopped');
+      return;
+    }
+    const seq = ++this.readSeq;
+    const ctx = new Uint8Array(12);
+    const view = new DataView(ctx.buffer);
+    view.setInt32(0, this.opts.incarnation);
+    view.setFloat64(4, seq);
+    if (!this.node.readIndex(ctx)) {
+      fail('no-leader');
+      return;
+    }
+    this.reads.set(seq, { done, fail, since: this.ticks, index: -1 });
+    this.pump();
+  }
+
+  /** Session pings for the leader (sent as they are when this server leads). */
+  touch(sessions: readonly SessionTouch[]): void {
+    if (this.stopped || sessions.length === 0) return;
+    if (this.role === 'leader') this.onTouch(this.id, sessions);
+    else if (this.lead !== 0) this.io!.send(this.lead, { kind: PeerKind.touch, sessions });
+  }
+
+  /** The transport lost its link to `id`. */
+  peerUnreachable(id: number): void {
+    if (this.stopped) return;
+    this.node.reportUnreachable(id);
+    if (id === this.lead && this.role !== 'leader') {
+      // Forwards on a broken link may be lost while later ones get through a new one.
+      this.failAll('unreachable');
+      if (this.leaderLinkDownAt < 0) this.leaderLinkDownAt = this.ticks;
+    }
+    this.pump();
+  }
+
+  /** The transport has a link to `id` again. */
+  peerReachable(id: number): void {
+    if (id === this.lead) this.leaderLinkDownAt = -1;
+  }
+
+  snapshotSent(to: number, ok: boolean): void {
+    if (this.stopped) return;
+    this.node.reportSnapshot(to, ok);
+    this.pump();
+  }
+
+  transferLeadership(to: number): void {
+    this.node.transferLeadership(to);
+    this.pump();
+  }
+
+  /** Runs Readies until there is nothing to do or a persist is in flight. */
+  private pump(): void {
+    while (!this.persisting && !this.stopped && this.io && this.node.hasReady()) {
+      const rd = this.node.ready();
+      if (rd.softState) this.changeLeader(rd.softState.lead, rd.softState.role);
+      if (rd.snapshot) this.installSnapshot(rd.snapshot);
+      this.persisting = true;
+      let sync = true;
+      this.io.persist(rd, () => {
+        if (this.stopped) return;
+        this.storage.append(rd.entries);
+        if (rd.hardState) this.storage.setHardState(rd.hardState);
+        for (const m of rd.messages) this.io!.send(m.to, { kind: PeerKind.raft, msg: m });
+        for (const e of rd.committedEntries) this.toApply.push(e);
+        for (const rs of rd.readStates) this.onReadState(rs.index, rs.context);
+        this.applyCommitted();
+        this.node.advance();
+        this.persisting = false;
+        if (!sync) this.pump();
+      });
+      sync = false;
+      // A persist that completed inside the call lets the loop continue here.
+    }
+  }
+
+  private installSnapshot(s: Snapshot): void {
+    // Entries committed before the snapshot but not yet applied are inside it.
+    this.toApply.length = 0;
+    this.sm = deserializeState(s.data, this.opts.state);
+    this.appliedIndex = s.index;
+    this.sinceSnapshot = 0;
+    this.storage.applySnapshot({ ...s, data: this.io!.keepSnapshot(s) });
+    this.conf = s.conf;
+    this.stats.installed++;
+    this.opts.log?.(`installed snapshot at index ${s.index} (term ${s.term}), ${this.sm.tree.size} znodes`);
+    this.onRestore(this.sm);
+    this.serveReads();
+  }
+
+  private changeLeader(lead: number, role: Role): void {
+    const changed = lead !== this.lead || role !== this.role;
+    const wasLeader = this.role === 'leader';
+    this.lead = lead;
+    this.role = role;
+    if (!changed) return;
+    this.failAll('leader-changed');
+    this.leaderLinkDownAt = -1;
+    if (wasLeader || role === 'leader') this.forwardSeq = new Map();
+    this.onLeaderChange(lead, role, this.node.status().term);
+  }
+
+  private failAll(reason: FailReason): void {
+    if (this.writes.size > 0) {
+      const ws = [...this.writes.values()];
+      this.writes.clear();
+      this.stats.failedWrites += ws.length;
+      for (const w of ws) w.fail(reason);
+    }
+    if (this.reads.size > 0) {
+      const rs = [...this.reads.values()];
+      this.reads.clear();
+      for (const r of rs) r.fail(reason);
+    }
+  }
+
+  private expireRequests(): void {
+    const limit = this.ticks - this.opts.requestTimeoutTicks;
+    const oldestWrite = this.writes.values().next();
+    if (!oldestWrite.done && oldestWrite.value.since < limit) {
+      this.failAll('timeout');
+      return;
+    }
+    for (const [seq, r] of this.reads) {
+      if (r.since < limit) {
+        this.reads.delete(seq);
+        r.fail('timeout');
+      }
+    }
+  }
+
+  private onForward(from: number, write: ForwardedWrite): void {
+    const reject = (): void => {
+      this.io!.send(from, { kind: PeerKind.forwardRejected, incarnation: write.incarnation, seq: write.seq });
+    };
+    if (this.role !== 'leader') {
+      reject();
+      return;
+    }
+    const key = `${from}:${write.incarnation}`;
+    const last = this.forwardSeq.get(key);
+    if (last !== undefined && write.seq <= last) return; // a duplicate
+    if (last !== undefined && write.seq !== last + 1) {
+      // One before it was lost: proposing this one would reorder the client's writes.
+      reject();
+      return;
+    }
+    const r = this.node.propose(this.payload(from, write));
+    if (!r.ok) {
+      this.forwardSeq.delete(key);
+      reject();
+      return;
+    }
+    this.forwardSeq.set(key, write.seq);
+    this.stats.proposed++;
+  }
+
+  /** A Raft entry's payload: who is waiting for it, then the command with the leader's time. */
+  private payload(origin: number, f: ForwardedWrite): Uint8Array {
+    const w = this.w;
+    w.reset();
+    w.int(origin).int(f.incarnation).long(f.seq);
+    encodeEntry(w, {
+      kind: f.kind,
+      zxid: 0,
+      time: this.opts.now(),
+      sessionId: f.sessionId,
+      cxid: f.cxid,
+      op: f.op,
+      body: f.body,
+    });
+    return w.toBuffer();
+  }
+
+  private applyCommitted(): void {
+    while (this.toApply.length > 0 && !this.snapshotting) {
+      const e = this.toApply.shift()!;
+      if (e.index <= this.appliedIndex) continue;
+      this.applyOne(e);
+      this.appliedIndex = e.index;
+      this.stats.applied++;
+      if (++this.sinceSnapshot >= this.opts.snapCount) this.takeSnapshot();
+    }
+    this.serveReads();
+  }
+
+  private applyOne(e: RaftEntry): void {
+    // zxid: ZooKeeper's (epoch << 32 | counter), with Raft's term as the epoch
+    // and its index as the counter; both only grow, so zxids do too.
+    const zxid = e.term * 0x100000000 + e.index;
+    if (e.type === 'confChange' || e.data.length === 0) {
+      const entry: Entry = {
+        kind: EntryKind.noop,
+        zxid,
+        time: 0,
+        sessionId: 0n,
+        cxid: 0,
+        op: OpCode.notification,
+        body: EMPTY,
+      };
+      const result = this.sm.apply(entry);
+      if (e.type === 'confChange') {
+        const cc = decodeConfChange(e.data);
+        this.conf = this.node.confStateAt(e.index);
+        this.onConfChange(cc, this.conf, e.index);
+      }
+      this.onApply(result, entry);
+      return;
+    }
+    const r = new JuteReader(e.data);
+    const origin = r.int();
+    const incarnation = r.int();
+    const seq = r.long();
+    const entry = decodeEntry(e.data.subarray(HEADER_BYTES));
+    entry.zxid = zxid;
+    const result = this.sm.apply(entry);
+    this.onApply(result, entry);
+    if (origin === this.id && incarnation === this.opts.incarnation) {
+      const p = this.writes.get(seq);
+      if (p) {
+        this.writes.delete(seq);
+        // Anything older still waiting was lost: answering it later would break its client's order.
+        for (const [s, older] of this.writes) {
+          if (s >= seq) break;
+          this.writes.delete(s);
+          older.fail('rejected');
+        }
+        p.done?.(result, entry);
+      }
+    }
+  }
+
+  private takeSnapshot(): void {
+    const index = this.appliedIndex;
+    if (index <= this.storage.snapshot().index) return;
+    this.sinceSnapshot = 0;
+    this.snapshotting = true;
+    const term = this.node.logTerm(index) ?? this.storage.term(index);
+    const conf = this.node.confStateAt(index);
+    this.io!.snapshot(index, term, conf, this.sm, (data) => {
+      this.snapshotting = false;
+      if (this.stopped) return;
+      if (data !== null && index > this.storage.snapshot().index) {
+        this.storage.createSnapshot(index, conf, data);
+        const keep = this.opts.catchUpEntries ?? 5000;
+        if (index - keep > this.storage.firstIndex()) this.storage.compact(index - keep);
+        this.stats.snapshots++;
+      }
+      this.applyCommitted();
+      this.pump();
+    });
+  }
+
+  private onReadState(index: number, ctx: Uint8Array): void {
+    if (ctx.length !== 12) return;
+    const view = new DataView(ctx.buffer, ctx.byteOffset, ctx.byteLength);
+    if (view.getInt32(0) !== this.opts.incarnation) return;
+    const r = this.reads.get(view.getFloat64(4));
+    if (r) r.index = index;
+  }
+
+  private serveReads(): void {
+    for (const [seq, r] of this.reads) {
+      if (r.index >= 0 && r.index <= this.appliedIndex) {
+        this.reads.delete(seq);
+        r.done();
+      }
+    }
+  }
+
+  /** What `mntr` and the four-letter words show. */
+  describe(): {
+    role: Role;
+    lead: number;
+    term: number;
+    commit: number;
+    applied: number;
+    lastIndex: number;
+    conf: ConfState;
+    pendingWrites: number;
+  } {
+    const st = this.node.status();
+    return {
+      role: this.role,
+      lead: this.lead,
+      term: st.term,
+      commit: st.commit,
+      applied: this.appliedIndex,
+      lastIndex: st.lastIndex,
+      conf: this.conf,
+      pendingWrites: this.writes.size,
+    };
+  }
+}
+
+const EMPTY = new Uint8Array(0);

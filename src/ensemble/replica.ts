@@ -1,0 +1,289 @@
+// The ensemble member's replica: a QuorumPeer given a real disk (RaftDisk),
+// real links to the other servers (PeerTransport) and a timer for its clock.
+// It offers the server the same surface as the standalone Replica, plus
+// what only an ensemble has: sync, session pings for the leader, a role.
+import { randomInt } from 'node:crypto';
+import { JuteWriter } from '../jute/buffer.js';
+import type { ConfChange, ConfState, Message, Ready, Role, Snapshot } from '../raft/index.js';
+import type { ServerSpec } from '../server/config.js';
+import type { Applied, ReplicaOptions } from '../server/replica.js';
+import { PeerTransport, type PeerAddress } from '../server/transport.js';
+import { deserializeState } from '../txn/snapshot.js';
+import { StateMachine } from '../txn/state.js';
+import { RaftDisk, snapshotToken, tokenIndex } from './disk.js';
+import { QuorumPeer, type FailReason } from './peer.js';
+import { PeerKind, decodePeerMessage, encodePeerMessage, type PeerMessage, type SessionTouch } from './wire.js';
+
+export interface EnsembleOptions extends ReplicaOptions {
+  myId: number;
+  servers: readonly ServerSpec[];
+  heartbeatMs: number;
+  electionTimeoutMs: number;
+}
+
+/** Snapshots travel to followers in pieces this size, so one never blocks a link for long. */
+const SNAP_CHUNK = 1024 * 1024;
+
+interface Assembly {
+  head: Message;
+  total: number;
+  parts: Uint8Array[];
+  received: number;
+}
+
+export class RaftReplica {
+  peer!: QuorumPeer;
+  private disk: RaftDisk;
+  private transport: PeerTransport;
+  private timer: NodeJS.Timeout | null = null;
+  private readonly w = new JuteWriter(64 * 1024);
+  private readonly assemblies = new Map<number, Assembly>();
+  private closed = false;
+  private fatal = false;
+  onApply: Applied = () => {};
+  onFatal: (err: Error) => void = () => {};
+  onLeaderChange: (lead: number, role: Role, term: number) => void = () => {};
+  onTouch: (sessions: readonly SessionTouch[]) => void = () => {};
+  onRestore: () => void = () => {};
+  onConfChange: (cc: ConfChange, conf: ConfState) => void = () => {};
+  stats = { fsyncs: 0, entries: 0, lastBatch: 0 };
+
+  constructor(readonly opts: EnsembleOptions) {
+    this.disk = new RaftDisk({
+      dataDir: opts.dataDir,
+      dataLogDir: opts.dataLogDir,
+      forceSync: opts.forceSync,
+      ...(opts.walSegmentBytes ? { walSegmentBytes: opts.walSegmentBytes } : {}),
+      log: opts.log,
+    });
+    const me = opts.servers.find((s) => s.id === opts.myId)!;
+    this.transport = new PeerTransport({
+      id: opts.myId,
+      listenHost: me.host,
+      listenPort: me.peerPort,
+      peers: peerAddresses(opts.servers),
+      onMessage: (from, payload) => this.onMessage(from, payload),
+      onPeerDown: (id) => this.peer.peerUnreachable(id),
+      onPeerUp: (id) => this.peer.peerReachable(id),
+      log: opts.log,
+    });
+  }
+
+  get sm(): StateMachine {
+    return this.peer.sm;
+  }
+
+  async open(): Promise<{ snapshotIndex: number; replayed: number }> {
+    const initial: ConfState = {
+      voters: this.opts.servers.filter((s) => s.role === 'participant').map((s) => s.id),
+      learners: this.opts.servers.filter((s) => s.role === 'observer').map((s) => s.id),
+    };
+    const loaded = await this.disk.open(initial);
+    const sm = loaded.snapshotState
+      ? deserializeState(loaded.snapshotState, this.opts.state)
+      : new StateMachine(this.opts.state);
+    const snapIndex = loaded.storage.snapshot().index;
+    if (loaded.bootstrapped) this.opts.log(`new ensemble member ${this.opts.myId}: ${describeConf(initial)}`);
+    const electionTick = Math.max(2, Math.round(this.opts.electionTimeoutMs / this.opts.heartbeatMs));
+    this.peer = new QuorumPeer({
+      id: this.opts.myId,
+      raft: {
+        electionTick,
+        heartbeatTick: 1,
+        preVote: true,
+        checkQuorum: true,
+        maxSizePerMsg: 1024 * 1024,
+        maxInflightMsgs: 256,
+        rng: Math.random,
+      },
+      storage: loaded.storage,
+      state: this.opts.state,
+      sm,
+      incarnation: randomInt(1, 0x7fffffff),
+      now: this.opts.now,
+      snapCount: this.opts.snapCount,
+      requestTimeoutTicks: electionTick * 4,
+      log: this.opts.log,
+    });
+    this.peer.onApply = (r, e) => {
+      this.stats.entries++;
+      this.onApply(r, e);
+    };
+    this.peer.onLeaderChange = (lead, role, term) => {
+      this.opts.log(`${role}${lead !== 0 && role !== 'leader' ? ` of leader ${lead}` : ''} in term ${term}`);
+      this.onLeaderChange(lead, role, term);
+    };
+    this.peer.onTouch = (_from, sessions) => this.onTouch(sessions);
+    this.peer.onRestore = () => this.onRestore();
+    this.peer.onConfChange = (cc, conf) => this.onConfChange(cc, conf);
+    await this.transport.start();
+    this.peer.start({
+      persist: (rd, done) => this.persist(rd, done),
+      send: (to, msg) => this.send(to, msg),
+      snapshot: (index, term, conf, sm2, done) => {
+        this.disk.writeSnapshot(index, term, conf, sm2).then(
+          (file) => {
+            this.opts.log(`snapshot ${file} written at index ${index}`);
+            done(snapshotToken(index));
+          },
+          (err: Error) => {
+            this.opts.log(`snapshot failed: ${err.message}`);
+            done(null);
+          },
+        );
+      },
+      keepSnapshot: (s: Snapshot) => snapshotToken(s.index),
+    });
+    this.timer = setInterval(() => this.peer.tick(), this.opts.heartbeatMs);
+    return { snapshotIndex: snapIndex, replayed: 0 };
+  }
+
+  private persist(rd: Ready, done: () => void): void {
+    this.disk.persist(rd).then(
+      () => {
+        if (rd.mustSync || rd.entries.length > 0) {
+          this.stats.fsyncs++;
+          this.stats.lastBatch = rd.entries.length;
+        }
+        done();
+      },
+      (err: Error) => {
+        if (this.closed) return;
+        this.fatal = true;
+        this.onFatal(err);
+      },
+    );
+  }
+
+  private send(to: number, msg: PeerMessage): boolean {
+    if (this.closed) return false;
+    if (msg.kind === PeerKind.raft && msg.msg.type === 'MsgSnap') {
+      void this.sendSnapshot(to, msg.msg);
+      return true;
+    }
+    const w = this.w;
+    w.reset();
+    encodePeerMessage(w, msg);
+    return this.transport.send(to, w.toBuffer());
+  }
+
+  /** A MsgSnap carries a token; the snapshot file goes in pieces after it. */
+  private async sendSnapshot(to: number, m: Message): Promise<void> {
+    const index = tokenIndex(m.snapshot!.data);
+    const data = index === null ? m.snapshot!.data : await this.disk.snapshotState(index).catch(() => null);
+    if (data === null) {
+      this.peer.snapshotSent(to, false);
+      return;
+    }
+    const head: Message = { ...m, snapshot: { ...m.snapshot!, data: new Uint8Array(0) } };
+    let ok = true;
+    for (let off = 0; off < data.length || off === 0; off += SNAP_CHUNK) {
+      const w = new JuteWriter(Math.min(SNAP_CHUNK, data.length - off) + 256);
+      encodePeerMessage(w, {
+        kind: PeerKind.snapChunk,
+        head: off === 0 ? head : null,
+        offset: off,
+        total: data.length,
+        data: data.subarray(off, off + SNAP_CHUNK),
+      });
+      if (!this.transport.send(to, w.toBuffer())) {
+        ok = false;
+        break;
+      }
+      // Let heartbeats and appends to others through between pieces.
+      await new Promise((r) => setImmediate(r));
+      if (data.length === 0) break;
+    }
+    this.opts.log(`snapshot at index ${m.snapshot!.index} (${data.length} bytes) ${ok ? 'sent' : 'not sent'} to ${to}`);
+    this.peer.snapshotSent(to, ok);
+  }
+
+  private onMessage(from: number, payload: Buffer): void {
+    if (this.closed || this.fatal) return;
+    // Snapshot pieces are put back together here; everything else goes to the peer.
+    if (payload.readInt32BE(0) === PeerKind.snapChunk) {
+      this.onSnapChunk(from, payload);
+      return;
+    }
+    this.peer.receive(from, payload);
+  }
+
+  private onSnapChunk(from: number, payload: Buffer): void {
+    const m = decodeChunk(payload);
+    if (m.head) {
+      this.assemblies.set(from, { head: m.head, total: m.total, parts: [], received: 0 });
+    }
+    const a = this.assemblies.get(from);
+    if (!a || m.offset !== a.received) {
+      this.assemblies.delete(from);
+      return;
+    }
+    a.parts.push(Buffer.from(m.data));
+    a.received += m.data.length;
+    if (a.received < a.total) return;
+    this.assemblies.delete(from);
+    const data = Buffer.concat(a.parts, a.total);
+    const msg: Message = { ...a.head, snapshot: { ...a.head.snapshot!, data } };
+    this.peer.receive(from, { kind: PeerKind.raft, msg });
+  }
+
+  propose(
+    kind: number,
+    sessionId: bigint,
+    cxid: number,
+    op: number,
+    body: Uint8Array,
+    done: Applied | null,
+    fail?: (reason: FailReason) => void,
+  ): void {
+    this.peer.propose(kind, sessionId, cxid, op, body, done, fail);
+  }
+
+  sync(done: () => void, fail: (reason: FailReason) => void): void {
+    this.peer.sync(done, fail);
+  }
+
+  touch(sessions: readonly SessionTouch[]): void {
+    this.peer.touch(sessions);
+  }
+
+  get role(): Role {
+    return this.peer.role;
+  }
+
+  get lead(): number {
+    return this.peer.lead;
+  }
+
+  /** Keeps the newest snapRetainCount snapshots and the log they need. */
+  purge(): Promise<{ snapshots: string[]; logs: number }> {
+    return this.disk.purge(this.opts.snapRetainCount);
+  }
+
+  get pending(): number {
+    return this.peer.describe().pendingWrites;
+  }
+
+  async close(): Promise<void> {
+    this.closed = true;
+    if (this.timer) clearInterval(this.timer);
+    this.peer?.stop();
+    await this.transport.stop();
+    // Let a write in progress finish so nothing acknowledged is half-written.
+    await this.disk.close();
+  }
+}
+
+function decodeChunk(payload: Buffer): Extract<PeerMessage, { kind: typeof PeerKind.snapChunk }> {
+  const m = decodePeerMessage(payload);
+  if (m.kind !== PeerKind.snapChunk) throw new Error('not a snapshot piece');
+  return m;
+}
+
+export function peerAddresses(servers: readonly ServerSpec[]): Map<number, PeerAddress> {
+  return new Map(servers.map((s) => [s.id, { host: s.host, port: s.peerPort }]));
+}
+
+function describeConf(c: ConfState): string {
+  return `voters ${c.voters.join(',')}${c.learners.length > 0 ? `, observers ${c.learners.join(',')}` : ''}`;
+}
