@@ -6,9 +6,10 @@ import { SynodServer } from '../server/server.js';
 const USAGE = `usage: synod <command> [options]
 
 commands:
-  server [--config zoo.cfg] [--port N] [--data-dir DIR] [--id N]
+  server [--config zoo.cfg] [--port N] [--data-dir DIR] [--id N] [--join]
       start a server: standalone (defaults: 127.0.0.1:2181, data in ./data), or a
-      member of an ensemble when zoo.cfg has server.N lines (id from DATA/myid or --id)
+      member of an ensemble when zoo.cfg has server.N lines (id from DATA/myid or --id;
+      --join: wait to be added to a running ensemble by reconfig)
   shell [-server host:port] [cmd args...]    zkCli-compatible shell (one-shot with a command)
   bench [options] | bench compare [options]  load generator; Synod against Apache ZooKeeper
   help
@@ -36,8 +37,14 @@ export async function main(argv: string[]): Promise<void> {
   }
 }
 
-function parseFlags(args: string[]): { configPath?: string; port?: number; dataDir?: string; id?: number } {
-  const out: { configPath?: string; port?: number; dataDir?: string; id?: number } = {};
+function parseFlags(args: string[]): {
+  configPath?: string;
+  port?: number;
+  dataDir?: string;
+  id?: number;
+  join?: boolean;
+} {
+  const out: { configPath?: string; port?: number; dataDir?: string; id?: number; join?: boolean } = {};
   for (let i = 0; i < args.length; i++) {
     const a = args[i]!;
     const eq = a.indexOf('=');
@@ -61,6 +68,9 @@ function parseFlags(args: string[]): { configPath?: string; port?: number; dataD
       }
       case '--data-dir':
         out.dataDir = value();
+        break;
+      case '--join':
+        out.join = true;
         break;
       case '--id': {
         const v = value();

@@ -6,14 +6,7 @@ import * as fsp from 'node:fs/promises';
 import * as path from 'node:path';
 import { crc32 } from 'node:zlib';
 import { JuteReader, JuteWriter } from '../jute/buffer.js';
-import {
-  MemoryStorage,
-  bootstrapEntries,
-  type ConfState,
-  type Entry,
-  type HardState,
-  type Ready,
-} from '../raft/index.js';
+import { MemoryStorage, type ConfState, type Entry, type HardState, type Ready } from '../raft/index.js';
 import { SnapshotStore, WriteAheadLog } from '../storage/index.js';
 import { fsyncDir } from '../storage/fsutil.js';
 import type { StateMachine } from '../txn/state.js';
@@ -64,8 +57,8 @@ export class RaftDisk {
     this.snaps = new SnapshotStore(opts.dataDir, { warn: opts.log });
   }
 
-  /** Loads what is on disk, or writes a new member's first log from `initial` when there is nothing. */
-  async open(initial: ConfState | null): Promise<LoadedRaftState> {
+  /** Loads what is on disk, or writes a new member's first log (`initial`, bootstrap entries) when there is nothing. */
+  async open(initial: readonly Entry[] | null): Promise<LoadedRaftState> {
     const snap = await this.snaps.latest();
     let snapIndex = 0;
     let snapshotState: Uint8Array | null = null;
@@ -90,7 +83,7 @@ export class RaftDisk {
       if (initial === null) {
         this.opts.log('no log and no initial configuration: waiting to be added by the leader');
       } else {
-        const entries = bootstrapEntries(initial);
+        const entries = initial;
         this.appendToWal(entries);
         await this.wal.sync();
         await this.writeHardState({ term: 1, vote: 0, commit: entries.length });

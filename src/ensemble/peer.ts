@@ -21,7 +21,28 @@ import {
 import { EntryKind, encodeEntry, decodeEntry, type Entry } from '../txn/entry.js';
 import { deserializeState } from '../txn/snapshot.js';
 import { StateMachine, type ApplyResult, type StateOptions } from '../txn/state.js';
-import { PeerKind, decodePeerMessage, type ForwardedWrite, type PeerMessage, type SessionTouch } from './wire.js';
+import { CONFIG_PATH } from '../tree/datatree.js';
+import { applyMembership, decodeChangeContext, encodeChangeContext } from './membership.js';
+import {
+  PeerKind,
+  decodePeerMessage,
+  type ForwardedWrite,
+  type MemberChange,
+  type PeerMessage,
+  type SessionTouch,
+} from './wire.js';
+
+/** A reconfig the leader carries out one single-server change at a time. */
+interface ConfJob {
+  readonly origin: number;
+  readonly incarnation: number;
+  readonly seq: number;
+  readonly changes: readonly MemberChange[];
+  next: number;
+  /** Log index of the change in flight; the next waits until it is applied. */
+  waiting: number;
+  readonly since: number;
+}
 
 /** The peer's disk and network. Calls complete by calling back; the simulator delays them at will. */
 export interface PeerIo {
@@ -110,7 +131,10 @@ export class QuorumPeer {
   private readSeq = 0;
   private readonly reads = new Map<number, PendingRead>();
   /** On the leader: the last sequence number proposed for each follower incarnation, to keep forwards in order. */
-  private forwardSeq = new Map<string, number>();
+  /** On the leader, per follower incarnation: its current stream and the last seq proposed from it (-1: refused). */
+  private forwardSeq = new Map<string, { stream: number; last: number }>();
+  private stream = 0;
+  private confJobs: ConfJob[] = [];
   private readonly w = new JuteWriter(4096);
   private leaderLinkDownAt = -1;
   lead = 0;
@@ -172,6 +196,7 @@ export class QuorumPeer {
       if (this.role === 'follower' && this.conf.voters.includes(this.id)) this.node.campaign();
     }
     this.expireRequests();
+    if (this.confJobs.length > 0) this.driveConf();
     this.pump();
   }
 
@@ -191,6 +216,20 @@ export class QuorumPeer {
         break;
       case PeerKind.touch:
         if (this.role === 'leader') this.onTouch(from, m.sessions);
+        break;
+      case PeerKind.forwardConf:
+        if (this.admitForward(from, m.incarnation, m.stream, m.seq)) {
+          this.confJobs.push({
+            origin: from,
+            incarnation: m.incarnation,
+            seq: m.seq,
+            changes: m.changes,
+            next: 0,
+            waiting: 0,
+            since: this.ticks,
+          });
+          this.driveConf();
+        }
         break;
       case PeerKind.snapChunk:
         // The shell reassembles snapshots before they reach the peer.
@@ -219,7 +258,16 @@ export class QuorumPeer {
       return;
     }
     const seq = ++this.seq;
-    const write: ForwardedWrite = { incarnation: this.opts.incarnation, seq, kind, sessionId, cxid, op, body };
+    const write: ForwardedWrite = {
+      incarnation: this.opts.incarnation,
+      stream: this.stream,
+      seq,
+      kind,
+      sessionId,
+      cxid,
+      op,
+      body,
+    };
     if (this.role === 'leader') {
       const r = this.node.propose(this.payload(this.id, write));
       if (!r.ok) {
@@ -245,12 +293,77 @@ export class QuorumPeer {
     this.writes.set(seq, { done, fail, since: this.ticks });
   }
 
-  /** Proposes a membership change (leader only). */
-  proposeConfChange(cc: ConfChange): { ok: true; index: number } | { ok: false; reason: string } {
-    const r = this.node.proposeConfChange(cc);
-    this.pump();
-    if (!r.ok) return { ok: false, reason: r.detail ? `${r.reason}: ${r.detail}` : r.reason };
-    return { ok: true, index: r.index };
+  /**
+   * ZooKeeper's reconfig: the leader makes the changes one at a time (Raft's
+   * single-server changes), each once the one before is applied. `done` runs
+   * here when the last is applied, with /zookeeper/config's new text.
+   */
+  reconfigure(changes: readonly MemberChange[], done: WriteDone, fail: (reason: FailReason) => void): void {
+    if (this.stopped) {
+      fail('stopped');
+      return;
+    }
+    if (changes.length === 0) {
+      fail('rejected');
+      return;
+    }
+    const seq = ++this.seq;
+    const inc = this.opts.incarnation;
+    if (this.role === 'leader') {
+      this.writes.set(seq, { done, fail, since: this.ticks });
+      this.confJobs.push({ origin: this.id, incarnation: inc, seq, changes, next: 0, waiting: 0, since: this.ticks });
+      this.driveConf();
+      this.pump();
+      return;
+    }
+    const msg: PeerMessage = { kind: PeerKind.forwardConf, incarnation: inc, stream: this.stream, seq, changes };
+    if (this.lead === 0 || !this.io!.send(this.lead, msg)) {
+      fail(this.lead === 0 ? 'no-leader' : 'unreachable');
+      return;
+    }
+    this.writes.set(seq, { done, fail, since: this.ticks });
+  }
+
+  private driveConf(): void {
+    for (let guard = 0; guard < 1000 && this.role === 'leader'; guard++) {
+      const job = this.confJobs[0];
+      if (!job) return;
+      if (job.waiting > 0 && this.appliedIndex < job.waiting) return;
+      if (job.next >= job.changes.length) {
+        this.confJobs.shift();
+        continue;
+      }
+      const c = job.changes[job.next]!;
+      const context = encodeChangeContext({
+        origin: job.origin,
+        incarnation: job.incarnation,
+        seq: job.seq,
+        last: job.next === job.changes.length - 1,
+        line: c.line,
+      });
+      const r = this.node.proposeConfChange({ type: c.type, nodeId: c.nodeId, context });
+      if (r.ok) {
+        job.waiting = r.index;
+        job.next++;
+        return;
+      }
+      if (r.reason === 'conf-change-pending' && this.ticks - job.since < this.opts.requestTimeoutTicks) return;
+      this.opts.log?.(`reconfig change ${job.next + 1}/${job.changes.length} refused: ${r.reason} ${r.detail ?? ''}`);
+      this.confJobs.shift();
+      this.rejectWrite(job.origin, job.incarnation, job.seq);
+    }
+  }
+
+  private rejectWrite(origin: number, incarnation: number, seq: number): void {
+    if (origin === this.id) {
+      const p = this.writes.get(seq);
+      if (p && incarnation === this.opts.incarnation) {
+        this.writes.delete(seq);
+        p.fail('rejected');
+      }
+      return;
+    }
+    this.io!.send(origin, { kind: PeerKind.forwardRejected, incarnation, seq });
   }
 
   /** ZooKeeper's sync: done once this server has applied everything committed when it asked. */
@@ -353,12 +466,15 @@ export class QuorumPeer {
     this.role = role;
     if (!changed) return;
     this.failAll('leader-changed');
+    this.confJobs = [];
     this.leaderLinkDownAt = -1;
     if (wasLeader || role === 'leader') this.forwardSeq = new Map();
     this.onLeaderChange(lead, role, this.node.status().term);
   }
 
   private failAll(reason: FailReason): void {
+    // Whatever of the old stream still reaches the leader is refused there.
+    this.stream++;
     if (this.writes.size > 0) {
       const ws = [...this.writes.values()];
       this.writes.clear();
@@ -387,29 +503,42 @@ export class QuorumPeer {
     }
   }
 
-  private onForward(from: number, write: ForwardedWrite): void {
-    const reject = (): void => {
-      this.io!.send(from, { kind: PeerKind.forwardRejected, incarnation: write.incarnation, seq: write.seq });
+  /**
+   * Whether a follower's write may be proposed now: in order within its
+   * stream, and not after one of the stream was refused (a later write must
+   * never be applied when an earlier one of the same client was not).
+   */
+  private admitForward(from: number, incarnation: number, stream: number, seq: number): boolean {
+    const reject = (): false => {
+      this.io!.send(from, { kind: PeerKind.forwardRejected, incarnation, seq });
+      return false;
     };
-    if (this.role !== 'leader') {
-      reject();
-      return;
+    if (this.role !== 'leader') return reject();
+    const key = `${from}:${incarnation}`;
+    let st = this.forwardSeq.get(key);
+    if (st === undefined || stream > st.stream) {
+      st = { stream, last: seq - 1 };
+      this.forwardSeq.set(key, st);
     }
-    const key = `${from}:${write.incarnation}`;
-    const last = this.forwardSeq.get(key);
-    if (last !== undefined && write.seq <= last) return; // a duplicate
-    if (last !== undefined && write.seq !== last + 1) {
-      // One before it was lost: proposing this one would reorder the client's writes.
-      reject();
-      return;
+    if (stream < st.stream) return false; // the follower gave these up already
+    if (st.last < 0) return reject();
+    if (seq <= st.last) return false; // a duplicate
+    if (seq !== st.last + 1) {
+      st.last = -1;
+      return reject();
     }
+    st.last = seq;
+    return true;
+  }
+
+  private onForward(from: number, write: ForwardedWrite): void {
+    if (!this.admitForward(from, write.incarnation, write.stream, write.seq)) return;
     const r = this.node.propose(this.payload(from, write));
     if (!r.ok) {
-      this.forwardSeq.delete(key);
-      reject();
+      this.forwardSeq.get(`${from}:${write.incarnation}`)!.last = -1;
+      this.io!.send(from, { kind: PeerKind.forwardRejected, incarnation: write.incarnation, seq: write.seq });
       return;
     }
-    this.forwardSeq.set(key, write.seq);
     this.stats.proposed++;
   }
 
@@ -446,7 +575,29 @@ export class QuorumPeer {
     // zxid: ZooKeeper's (epoch << 32 | counter), with Raft's term as the epoch
     // and its index as the counter; both only grow, so zxids do too.
     const zxid = e.term * 0x100000000 + e.index;
-    if (e.type === 'confChange' || e.data.length === 0) {
+    if (e.type === 'confChange') {
+      // Membership is part of the replicated state: /zookeeper/config
+      // changes with it, at this zxid, on every server.
+      const cc = decodeConfChange(e.data);
+      const current = this.sm.tree.get(CONFIG_PATH)?.data ?? EMPTY;
+      const body = applyMembership(current, cc, zxid);
+      const entry: Entry = { kind: EntryKind.config, zxid, time: 0, sessionId: 0n, cxid: 0, op: OpCode.reconfig, body };
+      const result = this.sm.apply(entry);
+      this.conf = this.node.confStateAt(e.index);
+      this.onConfChange(cc, this.conf, e.index);
+      this.onApply(result, entry);
+      const ctx = decodeChangeContext(cc.context);
+      if (ctx && ctx.last && ctx.origin === this.id && ctx.incarnation === this.opts.incarnation) {
+        const p = this.writes.get(ctx.seq);
+        if (p) {
+          this.writes.delete(ctx.seq);
+          p.done?.(result, entry);
+        }
+      }
+      if (this.role === 'leader') this.driveConf();
+      return;
+    }
+    if (e.data.length === 0) {
       const entry: Entry = {
         kind: EntryKind.noop,
         zxid,
@@ -456,13 +607,7 @@ export class QuorumPeer {
         op: OpCode.notification,
         body: EMPTY,
       };
-      const result = this.sm.apply(entry);
-      if (e.type === 'confChange') {
-        const cc = decodeConfChange(e.data);
-        this.conf = this.node.confStateAt(e.index);
-        this.onConfChange(cc, this.conf, e.index);
-      }
-      this.onApply(result, entry);
+      this.onApply(this.sm.apply(entry), entry);
       return;
     }
     const r = new JuteReader(e.data);

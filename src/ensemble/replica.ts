@@ -4,21 +4,40 @@
 // what only an ensemble has: sync, session pings for the leader, a role.
 import { randomInt } from 'node:crypto';
 import { JuteWriter } from '../jute/buffer.js';
-import type { ConfChange, ConfState, Message, Ready, Role, Snapshot } from '../raft/index.js';
-import type { ServerSpec } from '../server/config.js';
+import {
+  encodeConfChange,
+  type ConfChange,
+  type ConfState,
+  type Entry as RaftEntry,
+  type Message,
+  type Ready,
+  type Role,
+  type Snapshot,
+} from '../raft/index.js';
+import { formatServerSpec, parseServerSpec, type ServerSpec } from '../server/config.js';
+import { CONFIG_PATH } from '../tree/datatree.js';
+import { configLines, encodeChangeContext } from './membership.js';
 import type { Applied, ReplicaOptions } from '../server/replica.js';
 import { PeerTransport, type PeerAddress } from '../server/transport.js';
 import { deserializeState } from '../txn/snapshot.js';
 import { StateMachine } from '../txn/state.js';
 import { RaftDisk, snapshotToken, tokenIndex } from './disk.js';
 import { QuorumPeer, type FailReason } from './peer.js';
-import { PeerKind, decodePeerMessage, encodePeerMessage, type PeerMessage, type SessionTouch } from './wire.js';
+import {
+  PeerKind,
+  decodePeerMessage,
+  encodePeerMessage,
+  type MemberChange,
+  type PeerMessage,
+  type SessionTouch,
+} from './wire.js';
 
 export interface EnsembleOptions extends ReplicaOptions {
   myId: number;
   servers: readonly ServerSpec[];
   heartbeatMs: number;
   electionTimeoutMs: number;
+  joinExisting: boolean;
 }
 
 /** Snapshots travel to followers in pieces this size, so one never blocks a link for long. */
@@ -78,7 +97,7 @@ export class RaftReplica {
       voters: this.opts.servers.filter((s) => s.role === 'participant').map((s) => s.id),
       learners: this.opts.servers.filter((s) => s.role === 'observer').map((s) => s.id),
     };
-    const loaded = await this.disk.open(initial);
+    const loaded = await this.disk.open(this.opts.joinExisting ? null : bootstrapMembers(this.opts.servers));
     const sm = loaded.snapshotState
       ? deserializeState(loaded.snapshotState, this.opts.state)
       : new StateMachine(this.opts.state);
@@ -115,7 +134,14 @@ export class RaftReplica {
     };
     this.peer.onTouch = (_from, sessions) => this.onTouch(sessions);
     this.peer.onRestore = () => this.onRestore();
-    this.peer.onConfChange = (cc, conf) => this.onConfChange(cc, conf);
+    this.peer.onConfChange = (cc, conf) => {
+      this.updatePeers();
+      this.opts.log(`membership: ${describeConf(conf)} (${cc.type} ${cc.nodeId})`);
+      if (cc.type === 'removeNode' && cc.nodeId === this.opts.myId) {
+        this.opts.log('this server was removed from the ensemble; it no longer votes or serves writes');
+      }
+      this.onConfChange(cc, conf);
+    };
     await this.transport.start();
     this.peer.start({
       persist: (rd, done) => this.persist(rd, done),
@@ -227,6 +253,29 @@ export class RaftReplica {
     this.peer.receive(from, { kind: PeerKind.raft, msg });
   }
 
+  /** The members' peer addresses as /zookeeper/config lists them; links follow membership. */
+  private updatePeers(): void {
+    const text = Buffer.from(this.sm.tree.get(CONFIG_PATH)?.data ?? new Uint8Array(0)).toString('utf8');
+    const specs: ServerSpec[] = [];
+    for (const [id, line] of configLines(text)) {
+      try {
+        specs.push(parseServerSpec(id, line.slice(line.indexOf('=') + 1), '/zookeeper/config'));
+      } catch (err) {
+        this.opts.log(`ignoring bad member line '${line}': ${(err as Error).message}`);
+      }
+    }
+    if (specs.length > 0) this.transport.setPeers(peerAddresses(specs));
+  }
+
+  /** The text of /zookeeper/config. */
+  configText(): string {
+    return Buffer.from(this.sm.tree.get(CONFIG_PATH)?.data ?? new Uint8Array(0)).toString('utf8');
+  }
+
+  reconfigure(changes: readonly MemberChange[], done: Applied, fail: (reason: FailReason) => void): void {
+    this.peer.reconfigure(changes, done, fail);
+  }
+
   propose(
     kind: number,
     sessionId: bigint,
@@ -282,6 +331,21 @@ function decodeChunk(payload: Buffer): Extract<PeerMessage, { kind: typeof PeerK
 
 export function peerAddresses(servers: readonly ServerSpec[]): Map<number, PeerAddress> {
   return new Map(servers.map((s) => [s.id, { host: s.host, port: s.peerPort }]));
+}
+
+/** A new ensemble's first log: one membership change per server, with its line for /zookeeper/config. */
+function bootstrapMembers(servers: readonly ServerSpec[]): RaftEntry[] {
+  const ordered = [...servers.filter((s) => s.role === 'participant'), ...servers.filter((s) => s.role === 'observer')];
+  return ordered.map((s, k) => ({
+    index: k + 1,
+    term: 1,
+    type: 'confChange' as const,
+    data: encodeConfChange({
+      type: s.role === 'participant' ? 'addNode' : 'addLearner',
+      nodeId: s.id,
+      context: encodeChangeContext({ origin: 0, incarnation: 0, seq: 0, last: false, line: formatServerSpec(s) }),
+    }),
+  }));
 }
 
 function describeConf(c: ConfState): string {

@@ -4,7 +4,7 @@
 // one, and the session pings a follower owes the leader (ZooKeeper's
 // LearnerSessionTracker touches).
 import { JuteReader, JuteWriter } from '../jute/buffer.js';
-import type { ConfState, Entry, EntryType, Message, MessageType, Snapshot } from '../raft/index.js';
+import type { ConfChange, ConfState, Entry, EntryType, Message, MessageType, Snapshot } from '../raft/index.js';
 
 const MESSAGE_TYPES: readonly MessageType[] = [
   'MsgApp',
@@ -21,6 +21,7 @@ const MESSAGE_TYPES: readonly MessageType[] = [
   'MsgReadIndexResp',
   'MsgTransferLeader',
 ];
+const CHANGE_TYPES: readonly ConfChange['type'][] = ['addNode', 'removeNode', 'addLearner'];
 const TYPE_CODE = new Map<MessageType, number>(MESSAGE_TYPES.map((t, i) => [t, i]));
 
 export const PeerKind = {
@@ -33,11 +34,26 @@ export const PeerKind = {
   touch: 4,
   /** One piece of a snapshot on its way to a follower (the shell chunks MsgSnap). */
   snapChunk: 5,
+  /** A reconfig from a follower's client: membership changes for the leader to make one at a time. */
+  forwardConf: 6,
 } as const;
+
+export interface MemberChange {
+  readonly type: ConfChange['type'];
+  readonly nodeId: number;
+  /** The server's `server.N=` line for additions; '' for removals. */
+  readonly line: string;
+}
 
 export interface ForwardedWrite {
   /** The follower's incarnation (changes on restart) and its per-incarnation sequence number. */
   readonly incarnation: number;
+  /**
+   * Bumped by the follower each time it gives up on its writes in flight: a
+   * leader that refused one write of a stream refuses the rest of it, so a
+   * later write never overtakes a lost one.
+   */
+  readonly stream: number;
   readonly seq: number;
   readonly kind: number;
   readonly sessionId: bigint;
@@ -57,6 +73,13 @@ export type PeerMessage =
   | { readonly kind: typeof PeerKind.forward; readonly write: ForwardedWrite }
   | { readonly kind: typeof PeerKind.forwardRejected; readonly incarnation: number; readonly seq: number }
   | { readonly kind: typeof PeerKind.touch; readonly sessions: readonly SessionTouch[] }
+  | {
+      readonly kind: typeof PeerKind.forwardConf;
+      readonly incarnation: number;
+      readonly stream: number;
+      readonly seq: number;
+      readonly changes: readonly MemberChange[];
+    }
   | {
       readonly kind: typeof PeerKind.snapChunk;
       /** The MsgSnap with an empty snapshot payload; set on the first chunk only. */
@@ -85,7 +108,14 @@ export function encodePeerMessage(w: JuteWriter, m: PeerMessage): void {
       return;
     case PeerKind.forward: {
       const f = m.write;
-      w.int(f.incarnation).long(f.seq).int(f.kind).bigLong(f.sessionId).int(f.cxid).int(f.op).buffer(f.body);
+      w.int(f.incarnation)
+        .int(f.stream)
+        .long(f.seq)
+        .int(f.kind)
+        .bigLong(f.sessionId)
+        .int(f.cxid)
+        .int(f.op)
+        .buffer(f.body);
       return;
     }
     case PeerKind.forwardRejected:
@@ -94,6 +124,10 @@ export function encodePeerMessage(w: JuteWriter, m: PeerMessage): void {
     case PeerKind.touch:
       w.int(m.sessions.length);
       for (const s of m.sessions) w.bigLong(s.id).int(s.timeout);
+      return;
+    case PeerKind.forwardConf:
+      w.int(m.incarnation).int(m.stream).long(m.seq).int(m.changes.length);
+      for (const c of m.changes) w.int(CHANGE_TYPES.indexOf(c.type)).int(c.nodeId).ustring(c.line);
       return;
     case PeerKind.snapChunk:
       w.bool(m.head !== null);
@@ -112,6 +146,7 @@ export function decodePeerMessage(buf: Uint8Array): PeerMessage {
     case PeerKind.forward: {
       const write: ForwardedWrite = {
         incarnation: r.int(),
+        stream: r.int(),
         seq: r.long(),
         kind: r.int(),
         sessionId: r.bigLong(),
@@ -129,6 +164,20 @@ export function decodePeerMessage(buf: Uint8Array): PeerMessage {
       const sessions: SessionTouch[] = [];
       for (let i = 0; i < n; i++) sessions.push({ id: r.bigLong(), timeout: r.int() });
       return { kind, sessions };
+    }
+    case PeerKind.forwardConf: {
+      const incarnation = r.int();
+      const stream = r.int();
+      const seq = r.long();
+      const n = r.int();
+      if (n < 0 || n > 1000) throw new RangeError(`reconfig with ${n} changes`);
+      const changes: MemberChange[] = [];
+      for (let i = 0; i < n; i++) {
+        const type = CHANGE_TYPES[r.int()];
+        if (type === undefined) throw new RangeError('unknown membership change');
+        changes.push({ type, nodeId: r.int(), line: r.string() });
+      }
+      return { kind, incarnation, stream, seq, changes };
     }
     case PeerKind.snapChunk: {
       const head = r.bool() ? readMessage(r) : null;

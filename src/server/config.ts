@@ -91,6 +91,14 @@ export interface ServerConfig {
   servers: ServerSpec[];
   /** This server's id in `servers` (myid or --id); 0 when standalone. */
   myId: number;
+  /**
+   * synod.joinExisting (or --join): a server with an empty data dir waits to
+   * be added to a running ensemble by reconfig instead of starting a new one
+   * from the server.N lines (etcd's initial-cluster-state=existing).
+   */
+  joinExisting: boolean;
+  /** reconfigEnabled: clients (super or with WRITE on /zookeeper/config) may change the membership. */
+  reconfigEnabled: boolean;
   /** readonlymode.enabled: a server cut off from the quorum serves reads to clients that allow it. */
   readOnlyMode: boolean;
   /** synod.electionTimeoutMs: a follower that hears no leader for this long (up to twice it) calls an election. */
@@ -144,6 +152,8 @@ export function defaultConfig(): ServerConfig {
     servers: [],
     myId: 0,
     readOnlyMode: false,
+    reconfigEnabled: false,
+    joinExisting: false,
     electionTimeoutMs: 1000,
     heartbeatMs: 100,
     admin: { enableServer: false, serverAddress: '127.0.0.1', serverPort: 8080 },
@@ -541,6 +551,12 @@ const HANDLERS: Record<string, Handler> = {
   syncLimit: (c, s) => {
     s.config.syncLimit = parseIntValue(c, { min: 1, unit: 'ticks' });
   },
+  'synod.joinExisting': (c, s) => {
+    s.config.joinExisting = parseBool(c);
+  },
+  reconfigEnabled: (c, s) => {
+    s.config.reconfigEnabled = parseBool(c);
+  },
   'readonlymode.enabled': (c, s) => {
     s.config.readOnlyMode = parseBool(c);
   },
@@ -589,7 +605,6 @@ const IGNORED: Record<string, string> = {
   syncEnabled: '',
   dynamicConfigFile: 'that file is not read; list the server.N lines in zoo.cfg',
   standaloneEnabled: '',
-  reconfigEnabled: '',
   localSessionsEnabled: '',
   localSessionsUpgradingEnabled: '',
   'quorum.cnxn.threads.size': '',
@@ -780,6 +795,18 @@ function parseServer(id: number, c: Ctx): ServerSpec {
   return spec;
 }
 
+/** One `server.N=` value (a reconfig's joining server, a line of /zookeeper/config); ConfigError when malformed. */
+export function parseServerSpec(id: number, value: string, source = 'server'): ServerSpec {
+  return parseServer(id, { file: source, line: 0, key: `server.${id}`, value });
+}
+
+/** A server's line as ZooKeeper writes it in /zookeeper/config. */
+export function formatServerSpec(s: ServerSpec): string {
+  const h = (x: string): string => (x.includes(':') ? `[${x}]` : x);
+  const client = s.clientPort !== undefined ? `;${h(s.clientHost ?? '0.0.0.0')}:${s.clientPort}` : '';
+  return `server.${s.id}=${h(s.host)}:${s.peerPort}:${s.electionPort}:${s.role}${client}`;
+}
+
 function checkServers(st: ParseState): void {
   const servers: ServerSpec[] = [];
   for (const [id, { ctx }] of st.serverLines) servers.push(parseServer(id, ctx));
@@ -967,7 +994,13 @@ function checkPorts(c: ServerConfig, source: string): void {
  * kept as written; relative ones are relative to the working directory, as in
  * ZooKeeper.
  */
-export function loadConfig(opts: { configPath?: string; port?: number; dataDir?: string; id?: number }): ConfigResult {
+export function loadConfig(opts: {
+  configPath?: string;
+  port?: number;
+  dataDir?: string;
+  id?: number;
+  join?: boolean;
+}): ConfigResult {
   let st: ParseState | null = null;
   if (opts.configPath !== undefined) {
     let text: string;
@@ -998,6 +1031,7 @@ export function loadConfig(opts: { configPath?: string; port?: number; dataDir?:
     config.dataDir = opts.dataDir;
     if (!st?.explicit.has('dataLogDir')) config.dataLogDir = opts.dataDir;
   }
+  if (opts.join) config.joinExisting = true;
   if (config.servers.length > 0) settleEnsemble(config, opts, st);
   checkPorts(config, opts.port !== undefined ? '--port' : (opts.configPath ?? 'defaults'));
   return { config, warnings };

@@ -87,6 +87,57 @@ function dirBytes(dir: string): number {
   return total;
 }
 
+/** The ensemble part of `conf`, in ZooKeeper's layout. */
+function ensembleConf(s: SynodServer): string {
+  const c = s.config;
+  if (c.servers.length === 0) return '';
+  let out = `initLimit=${c.initLimit}\nsyncLimit=${c.syncLimit}\nelectionAlg=3\nelectionPort=-1\nquorumPort=-1\npeerType=${
+    c.servers.find((x) => x.id === c.myId)?.role === 'observer' ? 1 : 0
+  }\nmembership: \n`;
+  out += s.configText();
+  return out;
+}
+
+/**
+ * ZooKeeper's quorum metrics, and the leader's view of each follower's
+ * replication (Synod's own keys, since ZooKeeper has no per-follower lag).
+ */
+function ensembleRows(s: SynodServer): Array<[string, string | number]> {
+  const e = s.ensemble;
+  if (!e) return [];
+  const d = e.peer.describe();
+  const rows: Array<[string, string | number]> = [
+    ['zk_peer_state', s.mode === 'looking' ? 'looking - broadcast' : `${s.mode} - broadcast`],
+    ['zk_quorum_size', Math.floor(d.conf.voters.length / 2) + 1],
+    ['synod_raft_term', d.term],
+    ['synod_raft_commit_index', d.commit],
+    ['synod_raft_applied_index', d.applied],
+    ['synod_raft_last_index', d.lastIndex],
+    ['synod_leader_id', d.lead],
+  ];
+  const progress = e.peer.node.progress();
+  if (progress) {
+    let followers = 0;
+    let synced = 0;
+    let nonVoting = 0;
+    for (const [id, pr] of progress) {
+      if (id === s.config.myId) continue;
+      if (pr.isLearner) nonVoting++;
+      else followers++;
+      if (!pr.isLearner && pr.recentActive && pr.match >= d.commit) synced++;
+      rows.push([`synod_follower_${id}_lag`, Math.max(0, d.lastIndex - pr.match)]);
+      rows.push([`synod_follower_${id}_state`, pr.state]);
+    }
+    rows.push(['zk_learners', followers + nonVoting]);
+    rows.push(['zk_followers', followers]);
+    rows.push(['zk_synced_followers', synced]);
+    rows.push(['zk_synced_non_voting_followers', nonVoting]);
+    rows.push(['zk_synced_observers', nonVoting]);
+    rows.push(['zk_pending_syncs', 0]);
+  }
+  return rows;
+}
+
 const COMMANDS: Record<string, (s: SynodServer) => string> = {
   ruok: () => 'imok',
   isro: (s) => (s.mode === 'read-only' ? 'ro' : 'rw'),
@@ -130,7 +181,8 @@ const COMMANDS: Record<string, (s: SynodServer) => string> = {
       `minSessionTimeout=${c.minSessionTimeout}\n` +
       `maxSessionTimeout=${c.maxSessionTimeout}\n` +
       `clientPortListenBacklog=-1\n` +
-      `serverId=0\n`
+      `serverId=${c.myId}\n` +
+      ensembleConf(s)
     );
   },
   envi: () => {
@@ -199,7 +251,7 @@ const COMMANDS: Record<string, (s: SynodServer) => string> = {
     for (const set of s.sm.tree.ephemerals.values()) ephemerals += set.size;
     const rows: Array<[string, string | number]> = [
       ['zk_version', `${ZK_COMPAT_VERSION}, ${BUILT}`],
-      ['zk_server_state', 'standalone'],
+      ['zk_server_state', s.mode],
       ['zk_avg_latency', avg(st.totalLatency, st.count)],
       ['zk_max_latency', st.maxLatency],
       ['zk_min_latency', minLatency(st.minLatency)],
@@ -219,6 +271,7 @@ const COMMANDS: Record<string, (s: SynodServer) => string> = {
       ['zk_last_proposal_size', -1],
       ['zk_fsync_count', s.replica.stats.fsyncs],
       ['zk_last_fsync_batch', s.replica.stats.lastBatch],
+      ...ensembleRows(s),
       ['synod_rss_bytes', mem.rss],
       ['synod_heap_used_bytes', mem.heapUsed],
     ];

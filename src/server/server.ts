@@ -11,13 +11,20 @@ import {
   UnknownOpcodeError,
   writeConnectResponse,
   writeStat,
+  type ReconfigRequest,
   type Request,
 } from '../jute/records.js';
 import { writeMultiHeader } from '../jute/replies.js';
 import { WatchManager } from '../tree/watches.js';
 import { EntryKind, encodeAuth, encodeCreateSession, encodePath, type Entry } from '../txn/entry.js';
 import type { ApplyResult, Reply } from '../txn/state.js';
-import { ttlOf } from '../tree/datatree.js';
+import { CONFIG_PATH, statOf, ttlOf } from '../tree/datatree.js';
+import { aclPermits } from '../tree/acl.js';
+import { Perms } from '../jute/constants.js';
+import { applyConfChange, checkConfChange } from '../raft/index.js';
+import { configVersion } from '../ensemble/membership.js';
+import { memberChanges } from './reconfig.js';
+import type { MemberChange } from '../ensemble/wire.js';
 import type { ServerConfig } from './config.js';
 import { Connection, type Pending } from './connection.js';
 import { runFourLetterWord } from './fourletter.js';
@@ -126,6 +133,7 @@ export class SynodServer {
         servers: config.servers,
         heartbeatMs: config.heartbeatMs,
         electionTimeoutMs: config.electionTimeoutMs,
+        joinExisting: config.joinExisting,
       });
       this.replica = this.ensemble;
     } else {
@@ -589,8 +597,74 @@ export class SynodServer {
       this.flush(conn);
       return;
     }
-    // reconfig and sasl: not served by a standalone server.
+    if (op === OpCode.reconfig && req.op === OpCode.reconfig && this.ensemble && this.config.reconfigEnabled) {
+      this.reconfig(conn, pending, req.req);
+      return;
+    }
+    // reconfig off (or standalone) and sasl.
     this.enqueueError(conn, xid, op, op === OpCode.reconfig ? Err.RECONFIGDISABLED : Err.UNIMPLEMENTED, now);
+  }
+
+  /** ZooKeeper's reconfig, incremental (joining/leaving) or whole (newMembers), as Raft membership changes. */
+  private reconfig(conn: Connection, pending: Pending, req: ReconfigRequest): void {
+    const e = this.ensemble!;
+    const now = pending.received;
+    const fail = (err: number, why: string): void => {
+      this.log(`reconfig from 0x${BigInt.asUintN(64, conn.sessionId).toString(16)} refused: ${why}`);
+      this.enqueueError(conn, pending.xid, pending.op, err, now);
+    };
+    const session = this.sm.sessions.get(conn.sessionId);
+    const configNode = this.sm.tree.get(CONFIG_PATH)!;
+    const ids = session?.authIds ?? [];
+    if (!ids.some((a) => a.scheme === 'super') && !aclPermits(this.sm.tree.aclOf(configNode), Perms.WRITE, ids)) {
+      fail(Err.NOAUTH, 'needs the super user or WRITE on /zookeeper/config');
+      return;
+    }
+    if (req.curConfigId !== -1 && req.curConfigId !== configVersion(configNode.data)) {
+      fail(
+        Err.BADVERSION,
+        `config version is ${configVersion(configNode.data).toString(16)}, not ${req.curConfigId.toString(16)}`,
+      );
+      return;
+    }
+    let changes: MemberChange[];
+    try {
+      changes = memberChanges(e.configText(), req);
+    } catch (err) {
+      fail(Err.BADARGUMENTS, (err as Error).message);
+      return;
+    }
+    let conf = e.peer.conf;
+    for (const c of changes) {
+      const problem = checkConfChange(conf, { type: c.type, nodeId: c.nodeId });
+      if (problem !== undefined) {
+        fail(Err.BADARGUMENTS, problem);
+        return;
+      }
+      conf = applyConfChange(conf, { type: c.type, nodeId: c.nodeId });
+    }
+    if (changes.length === 0) {
+      fail(Err.BADARGUMENTS, 'no change to the membership');
+      return;
+    }
+    this.enqueue(conn, pending);
+    e.reconfigure(
+      changes,
+      (res, entry) => {
+        const n = this.sm.tree.get(CONFIG_PATH)!;
+        pending.frame = conn.frame(pending.xid, entry.zxid, res.err, (w) => {
+          w.buffer(n.data);
+          writeStat(w, statOf(n));
+        });
+        this.flush(conn);
+      },
+      () => conn.close(),
+    );
+  }
+
+  /** The ensemble's membership text (/zookeeper/config); empty when standalone. */
+  configText(): string {
+    return this.ensemble ? this.ensemble.configText() + '\n' : '';
   }
 
   private enqueueError(conn: Connection, xid: number, op: number, err: number, now: number): void {

@@ -6,7 +6,7 @@
 import { createServer, connect, type Server, type Socket } from 'node:net';
 
 const MAGIC = 0x53594e44; // 'SYND'
-const VERSION = 1;
+const VERSION = 2;
 const MAX_FRAME = 64 * 1024 * 1024;
 /** Bytes queued on one link before further sends are dropped. */
 const MAX_QUEUED = 32 * 1024 * 1024;

@@ -15,6 +15,8 @@ export const EntryKind = {
   expireNode: 5,
   /** A no-op a new leader commits to learn its commit index. */
   noop: 6,
+  /** The ensemble's membership changed: the body is the new /zookeeper/config text. */
+  config: 7,
 } as const;
 
 export interface EntryHeader {

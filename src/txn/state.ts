@@ -15,6 +15,7 @@ import {
 import { readRequest, type CreateRequest, type Id, type MultiOp, type Stat } from '../jute/records.js';
 import { checkAcl, fixupAcl } from '../tree/acl.js';
 import {
+  CONFIG_PATH,
   DataTree,
   ephemeralKind,
   LIMIT_NODE,
@@ -115,6 +116,14 @@ export class StateMachine {
         return this.applyExpireNode(e, decodePath(e.body));
       case EntryKind.noop:
         return result(Err.OK);
+      case EntryKind.config: {
+        // Not a client's write: membership comes from the log, so no ACL applies.
+        const n = this.tree.get(CONFIG_PATH)!;
+        this.tree.setData(CONFIG_PATH, n, e.body, e.zxid, e.time);
+        const r = result(Err.OK);
+        r.events = [{ type: EventType.NodeDataChanged, path: CONFIG_PATH }];
+        return r;
+      }
       case EntryKind.request:
         return this.applyRequest(e);
       default:
