@@ -38,6 +38,8 @@ export interface EnsembleOptions extends ReplicaOptions {
   heartbeatMs: number;
   electionTimeoutMs: number;
   joinExisting: boolean;
+  /** Peers reached somewhere other than their server line's address. */
+  dial?: ReadonlyMap<number, PeerAddress>;
 }
 
 /** Snapshots travel to followers in pieces this size, so one never blocks a link for long. */
@@ -80,7 +82,7 @@ export class RaftReplica {
       id: opts.myId,
       listenHost: me.host,
       listenPort: me.peerPort,
-      peers: peerAddresses(opts.servers),
+      peers: this.addresses(opts.servers),
       onMessage: (from, payload) => this.onMessage(from, payload),
       onPeerDown: (id) => this.peer.peerUnreachable(id),
       onPeerUp: (id) => this.peer.peerReachable(id),
@@ -264,7 +266,13 @@ export class RaftReplica {
         this.opts.log(`ignoring bad member line '${line}': ${(err as Error).message}`);
       }
     }
-    if (specs.length > 0) this.transport.setPeers(peerAddresses(specs));
+    if (specs.length > 0) this.transport.setPeers(this.addresses(specs));
+  }
+
+  private addresses(servers: readonly ServerSpec[]): Map<number, PeerAddress> {
+    const out = peerAddresses(servers);
+    for (const [id, addr] of this.opts.dial ?? []) if (out.has(id) && id !== this.opts.myId) out.set(id, addr);
+    return out;
   }
 
   /** The text of /zookeeper/config. */

@@ -97,6 +97,8 @@ export interface ServerConfig {
    * from the server.N lines (etcd's initial-cluster-state=existing).
    */
   joinExisting: boolean;
+  /** synod.dial.N=host:port: dial server N there instead of at its server line's peer address. */
+  dial: Map<number, { host: string; port: number }>;
   /** reconfigEnabled: clients (super or with WRITE on /zookeeper/config) may change the membership. */
   reconfigEnabled: boolean;
   /** readonlymode.enabled: a server cut off from the quorum serves reads to clients that allow it. */
@@ -154,6 +156,7 @@ export function defaultConfig(): ServerConfig {
     readOnlyMode: false,
     reconfigEnabled: false,
     joinExisting: false,
+    dial: new Map(),
     electionTimeoutMs: 1000,
     heartbeatMs: 100,
     admin: { enableServer: false, serverAddress: '127.0.0.1', serverPort: 8080 },
@@ -717,7 +720,10 @@ function ignoredReason(key: string): string | null {
 
 function isKnown(key: string): boolean {
   return (
-    Object.prototype.hasOwnProperty.call(HANDLERS, key) || ignoredReason(key) !== null || key.startsWith('server.')
+    Object.prototype.hasOwnProperty.call(HANDLERS, key) ||
+    ignoredReason(key) !== null ||
+    key.startsWith('server.') ||
+    key.startsWith('synod.dial.')
   );
 }
 
@@ -896,6 +902,21 @@ function parseWithState(text: string, file: string): ParseState {
     const handler = Object.prototype.hasOwnProperty.call(HANDLERS, e.key) ? HANDLERS[e.key] : undefined;
     if (handler) {
       handler(ctx, st);
+      continue;
+    }
+    if (e.key.startsWith('synod.dial.')) {
+      // Where to reach a peer when it is not where its server line says
+      // (a proxy, a NAT): a local routing detail, never part of the membership.
+      const id = Number(e.key.slice('synod.dial.'.length));
+      const m = /^(\[[^\]]+\]|[^:]+):(\d+)$/.exec(e.value.trim());
+      if (!Number.isInteger(id) || id < 1 || id > MAX_SERVER_ID || !m || Number(m[2]) < 1 || Number(m[2]) > 65535) {
+        throw new ConfigError(`${loc(ctx)}: ${e.key}=${e.value}: expected synod.dial.<server id>=host:port`, {
+          key: e.key,
+          file,
+          line: e.line,
+        });
+      }
+      st.config.dial.set(id, { host: m[1]!.replace(/^\[|\]$/g, ''), port: Number(m[2]) });
       continue;
     }
     if (e.key.startsWith('server.')) {

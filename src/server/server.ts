@@ -134,6 +134,7 @@ export class SynodServer {
         heartbeatMs: config.heartbeatMs,
         electionTimeoutMs: config.electionTimeoutMs,
         joinExisting: config.joinExisting,
+        dial: config.dial,
       });
       this.replica = this.ensemble;
     } else {

@@ -332,7 +332,6 @@ describe('unknown and ignored keys', () => {
   it('accepts ZooKeeper settings it does not use, with a gentler warning', () => {
     for (const key of [
       'standaloneEnabled',
-      'reconfigEnabled',
       'syncEnabled',
       'quorumListenOnAllIPs',
       'electionAlg',
