@@ -13,6 +13,7 @@ import {
   type ConfState,
   type Entry as RaftEntry,
   type MemoryStorage,
+  type Message,
   type Ready,
   type RaftConfig,
   type Role,
@@ -107,6 +108,7 @@ interface PendingRead {
   index: number;
 }
 
+const SEND_BEFORE_PERSIST: ReadonlySet<string> = new Set(['MsgApp', 'MsgHeartbeat', 'MsgSnap', 'MsgTimeoutNow']);
 const HEADER_BYTES = 16; // origin int, incarnation int, seq long
 /** Ticks the link to the leader stays down before a follower campaigns early. */
 const LINK_DOWN_TICKS = 2;
@@ -426,18 +428,30 @@ export class QuorumPeer {
       const rd = this.node.ready();
       if (rd.softState) this.changeLeader(rd.softState.lead, rd.softState.role);
       if (rd.snapshot) this.installSnapshot(rd.snapshot);
+      // The leader's own messages go out while it writes (Raft thesis
+      // 10.2.1): it counts its own log toward a commit only once the write is
+      // done, so nothing depends on its disk yet. Answers (acks, votes) wait.
+      const late: Message[] = [];
+      for (const m of rd.messages) {
+        if (SEND_BEFORE_PERSIST.has(m.type)) this.io.send(m.to, { kind: PeerKind.raft, msg: m });
+        else late.push(m);
+      }
+      // Committed entries are on a majority's disks already: applying (and
+      // answering clients) need not wait for this server's write.
+      for (const e of rd.committedEntries) this.toApply.push(e);
+      for (const rs of rd.readStates) this.onReadState(rs.index, rs.context);
+      this.applyCommitted();
       this.persisting = true;
       let sync = true;
       this.io.persist(rd, () => {
         if (this.stopped) return;
         this.storage.append(rd.entries);
         if (rd.hardState) this.storage.setHardState(rd.hardState);
-        for (const m of rd.messages) this.io!.send(m.to, { kind: PeerKind.raft, msg: m });
-        for (const e of rd.committedEntries) this.toApply.push(e);
-        for (const rs of rd.readStates) this.onReadState(rs.index, rs.context);
-        this.applyCommitted();
+        for (const m of late) this.io!.send(m.to, { kind: PeerKind.raft, msg: m });
         this.node.advance();
         this.persisting = false;
+        // A snapshot may have waited for its index to be on disk here.
+        this.applyCommitted();
         if (!sync) this.pump();
       });
       sync = false;
@@ -560,13 +574,23 @@ export class QuorumPeer {
   }
 
   private applyCommitted(): void {
-    while (this.toApply.length > 0 && !this.snapshotting) {
-      const e = this.toApply.shift()!;
+    let done = 0;
+    while (done < this.toApply.length && !this.snapshotting && !this.stopped) {
+      const e = this.toApply[done++]!;
       if (e.index <= this.appliedIndex) continue;
       this.applyOne(e);
       this.appliedIndex = e.index;
       this.stats.applied++;
-      if (++this.sinceSnapshot >= this.opts.snapCount) this.takeSnapshot();
+      ++this.sinceSnapshot;
+    }
+    if (done > 0) this.toApply.splice(0, done);
+    // The Raft storage can only record a snapshot of entries it holds on disk.
+    if (
+      this.sinceSnapshot >= this.opts.snapCount &&
+      !this.snapshotting &&
+      this.appliedIndex <= this.storage.lastIndex()
+    ) {
+      this.takeSnapshot();
     }
     this.serveReads();
   }
