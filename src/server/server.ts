@@ -93,6 +93,9 @@ export class SynodServer {
   readonly ensemble: RaftReplica | null;
   /** Sessions heard from since the last ping to the leader (followers only), with their negotiated timeouts. */
   private readonly touched = new Map<bigint, number>();
+  /** Requests that start only when they reach the head of their connection's queue (reconfig). */
+  private readonly deferred = new WeakMap<Pending, () => void>();
+  private leaderlessTimer: NodeJS.Timeout | null = null;
   readonly watches = new WatchManager();
   readonly connections = new Map<number, Connection>();
   private readonly bySession = new Map<bigint, Connection>();
@@ -218,8 +221,22 @@ export class SynodServer {
           s.closing = false;
         }
       }
-      if (lead === 0) this.dropClients('no leader');
-      else this.dropReadOnlyClients();
+      if (lead === 0) {
+        // An election usually ends within a timeout: clients with nothing in
+        // flight keep their connections through it. A server still without
+        // a leader after that is cut off, and its clients should move.
+        if (!this.leaderlessTimer) {
+          this.leaderlessTimer = setTimeout(() => {
+            this.leaderlessTimer = null;
+            if (this.ensemble?.lead === 0) this.dropClients('no leader');
+          }, this.config.electionTimeoutMs);
+          this.leaderlessTimer.unref();
+        }
+      } else {
+        if (this.leaderlessTimer) clearTimeout(this.leaderlessTimer);
+        this.leaderlessTimer = null;
+        this.dropReadOnlyClients();
+      }
     };
     e.onTouch = (sessions) => {
       const now = Date.now();
@@ -290,6 +307,7 @@ export class SynodServer {
 
   async stop(): Promise<void> {
     this.stopping = true;
+    if (this.leaderlessTimer) clearTimeout(this.leaderlessTimer);
     for (const t of this.timers) clearInterval(t);
     this.timers = [];
     // Connections go first: server.close() waits for every open socket to end.
@@ -599,20 +617,29 @@ export class SynodServer {
       return;
     }
     if (op === OpCode.reconfig && req.op === OpCode.reconfig && this.ensemble && this.config.reconfigEnabled) {
-      this.reconfig(conn, pending, req.req);
+      // Checked once the session's earlier requests are answered: an addauth
+      // just before is a replicated entry here (ZooKeeper applies it at
+      // once), and the reconfig must see it, as zkCli's addauth + reconfig do.
+      const r = req.req;
+      this.enqueue(conn, pending);
+      this.deferred.set(pending, () => this.reconfig(conn, pending, r));
+      this.flush(conn);
       return;
     }
     // reconfig off (or standalone) and sasl.
     this.enqueueError(conn, xid, op, op === OpCode.reconfig ? Err.RECONFIGDISABLED : Err.UNIMPLEMENTED, now);
   }
 
-  /** ZooKeeper's reconfig, incremental (joining/leaving) or whole (newMembers), as Raft membership changes. */
+  /**
+   * ZooKeeper's reconfig, incremental (joining/leaving) or whole (newMembers),
+   * as Raft membership changes. Runs from flush() when `pending` (already
+   * queued) reaches the head of its connection's queue.
+   */
   private reconfig(conn: Connection, pending: Pending, req: ReconfigRequest): void {
     const e = this.ensemble!;
-    const now = pending.received;
     const fail = (err: number, why: string): void => {
       this.log(`reconfig from 0x${BigInt.asUintN(64, conn.sessionId).toString(16)} refused: ${why}`);
-      this.enqueueError(conn, pending.xid, pending.op, err, now);
+      pending.frame = conn.frame(pending.xid, this.sm.lastZxid, err);
     };
     const session = this.sm.sessions.get(conn.sessionId);
     const configNode = this.sm.tree.get(CONFIG_PATH)!;
@@ -648,7 +675,6 @@ export class SynodServer {
       fail(Err.BADARGUMENTS, 'no change to the membership');
       return;
     }
-    this.enqueue(conn, pending);
     e.reconfigure(
       changes,
       (res, entry) => {
@@ -699,6 +725,11 @@ export class SynodServer {
     let sent = 0;
     while (q.length > 0) {
       const head = q[0]!;
+      const start = this.deferred.get(head);
+      if (start) {
+        this.deferred.delete(head);
+        start();
+      }
       if (head.read) {
         head.frame = this.answer(conn, head);
         head.read = null;
