@@ -2,18 +2,11 @@
 // servers (Apache ZooKeeper and Synod, or ZooKeeper twice to prove the harness),
 // comparing every reply after normalising what may legitimately differ:
 // session ids, absolute zxids and times.
-import { spawn, type ChildProcess } from 'node:child_process';
-import { closeSync, existsSync, openSync, readFileSync, writeFileSync, mkdirSync } from 'node:fs';
-import { createServer } from 'node:net';
-import { join } from 'node:path';
-import { setTimeout as sleep } from 'node:timers/promises';
 import { RawClient, type RawReply } from '../../src/client/raw.js';
 import type { OpResult, WatcherEvent } from '../../src/client/replies.js';
 import { CONTAINER_EPHEMERAL_OWNER, OpCode, Perms, errName } from '../../src/jute/constants.js';
 import type { ACL, CreateRequest, MultiOp, Request, Stat } from '../../src/jute/records.js';
-import { isOk } from './fourletter.js';
-import { REPO_ROOT, classpath, slf4jBinding, zookeeperJars } from './peers.js';
-import { makeTempDir, removeDir, track } from './processes.js';
+import { startStandalone, synodBin, type ManagedServer } from '../../src/testing/servers.js';
 
 // ---------------------------------------------------------------- PRNG
 
@@ -92,162 +85,62 @@ export class Rng {
 
 export type ServerKind = 'zookeeper' | 'synod';
 
-export const SYNOD_BIN = join(REPO_ROOT, 'bin', 'synod.js');
+export const SYNOD_BIN = synodBin();
 
 // Container and TTL reaping run on a timer in both servers, so whether a node
 // is still there would depend on timing; keep the reaper from ever running.
 const NO_REAPING_MS = 1_000_000_000;
-const START_TIMEOUT_MS = 60_000;
 
+/** One server of a comparison, standalone in its own temp dir (see src/testing/servers.ts). */
 export class DiffServer {
-  private child: ChildProcess | undefined;
-  readonly logPath: string;
+  private constructor(private readonly server: ManagedServer) {}
 
-  private constructor(
-    readonly kind: ServerKind,
-    readonly port: number,
-    readonly dir: string,
-  ) {
-    this.logPath = join(dir, 'server.log');
+  get kind(): ServerKind {
+    return this.server.kind;
   }
 
   get host(): string {
-    return '127.0.0.1';
+    return this.server.host;
+  }
+
+  get port(): number {
+    return this.server.clientPort;
+  }
+
+  get dir(): string {
+    return this.server.dir;
+  }
+
+  get logPath(): string {
+    return this.server.logPath;
   }
 
   get pid(): number | undefined {
-    return this.child?.pid;
+    return this.server.pid;
   }
 
   static async start(kind: ServerKind): Promise<DiffServer> {
-    const port = await freePort();
-    const server = new DiffServer(kind, port, makeTempDir(`diff-${kind}`));
-    try {
-      await server.launch();
-    } catch (e) {
-      await server.destroy();
-      throw e;
-    }
-    return server;
-  }
-
-  private async launch(): Promise<void> {
-    const dataDir = join(this.dir, 'data');
-    mkdirSync(dataDir, { recursive: true });
-    const cfgPath = join(this.dir, 'zoo.cfg');
-    const cfg: Record<string, string | number> = {
-      tickTime: 2000,
-      dataDir,
-      clientPort: this.port,
-      clientPortAddress: '127.0.0.1',
-      maxClientCnxns: 0,
-      '4lw.commands.whitelist': '*',
-      extendedTypesEnabled: 'true',
-      'admin.enableServer': 'false',
-      forceSync: 'no',
-      // Synod reads this from zoo.cfg; ZooKeeper only as a system property (below).
-      'znode.container.checkIntervalMs': NO_REAPING_MS,
-    };
-    writeFileSync(
-      cfgPath,
-      Object.entries(cfg)
-        .map(([k, v]) => `${k}=${v}\n`)
-        .join(''),
-    );
-    let cmd: string;
-    let args: string[];
-    if (this.kind === 'synod') {
-      if (!existsSync(SYNOD_BIN)) throw new Error(`${SYNOD_BIN} does not exist`);
-      cmd = process.execPath;
-      args = [SYNOD_BIN, 'server', '--port', String(this.port), '--data-dir', dataDir, '--config', cfgPath];
-    } else {
-      const jars = zookeeperJars();
-      if (!jars) throw new Error('Apache ZooKeeper jars not found (apt-get install zookeeper)');
-      const logger = slf4jBinding('simple');
-      cmd = 'java';
-      args = [
-        '-Xms32m',
-        '-Xmx256m',
-        '-XX:+UseSerialGC',
-        '-XX:TieredStopAtLevel=1',
-        '-Djava.net.preferIPv4Stack=true',
-        `-Dznode.container.checkIntervalMs=${NO_REAPING_MS}`,
-        '-Dorg.slf4j.simpleLogger.defaultLogLevel=warn',
-        '-cp',
-        classpath(logger ? [...jars, logger] : jars),
-        'org.apache.zookeeper.server.quorum.QuorumPeerMain',
-        cfgPath,
-      ];
-    }
-    const log = openSync(this.logPath, 'a');
-    try {
-      this.child = spawn(cmd, args, { cwd: this.kind === 'synod' ? REPO_ROOT : this.dir, stdio: ['ignore', log, log] });
-    } finally {
-      closeSync(log);
-    }
-    track(this.child);
-    const child = this.child;
-    const deadline = Date.now() + START_TIMEOUT_MS;
-    for (let i = 0; i < 600 && Date.now() < deadline; i++) {
-      if (child.exitCode !== null || child.signalCode !== null) {
-        throw new Error(
-          `${this.kind} exited during start-up (${child.exitCode ?? child.signalCode})\n${this.logTail()}`,
-        );
-      }
-      // ruok answers before ZooKeeper has loaded its database; a session handshake does not.
-      if (await isOk(this.port, 1000)) {
-        try {
-          const c = await RawClient.connect({
-            host: this.host,
-            port: this.port,
-            timeoutMs: 4000,
-            connectTimeoutMs: 2000,
-          });
-          await c.close();
-          return;
-        } catch {
-          // not serving yet
-        }
-      }
-      await sleep(100);
-    }
-    throw new Error(`${this.kind} on port ${this.port} did not start within ${START_TIMEOUT_MS} ms\n${this.logTail()}`);
+    const server = await startStandalone(kind, {
+      prefix: `synod-diff-${kind}-`,
+      keepDir: !!process.env.DIFF_KEEP_DIRS || undefined,
+      config: {
+        forceSync: 'no',
+        // Synod reads this from zoo.cfg; ZooKeeper gets it as a system property.
+        'znode.container.checkIntervalMs': NO_REAPING_MS,
+      },
+      jvm: { logLevel: 'warn' },
+    });
+    return new DiffServer(server);
   }
 
   /** SIGTERM, SIGKILL after a grace period; then delete the temp dir (unless DIFF_KEEP_DIRS is set). */
-  async destroy(): Promise<void> {
-    const child = this.child;
-    if (child && child.exitCode === null && child.signalCode === null) {
-      const exited = new Promise<void>((res) => child.once('exit', () => res()));
-      child.kill('SIGTERM');
-      if (!(await Promise.race([exited.then(() => true), sleep(10_000).then(() => false)]))) {
-        child.kill('SIGKILL');
-        await Promise.race([exited, sleep(10_000)]);
-      }
-    }
-    if (!process.env.DIFF_KEEP_DIRS) removeDir(this.dir);
+  destroy(): Promise<void> {
+    return this.server.destroy();
   }
 
   logTail(lines = 30): string {
-    try {
-      const all = readFileSync(this.logPath, 'utf8').split('\n');
-      return `--- last ${lines} lines of ${this.logPath} ---\n${all.slice(-lines).join('\n')}`;
-    } catch {
-      return `(no log at ${this.logPath})`;
-    }
+    return this.server.logTail(lines);
   }
-}
-
-function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const srv = createServer();
-    srv.unref();
-    srv.on('error', reject);
-    srv.listen(0, '127.0.0.1', () => {
-      const addr = srv.address();
-      srv.close(() => (addr && typeof addr === 'object' ? resolve(addr.port) : reject(new Error('no port'))));
-    });
-  });
 }
 
 // ---------------------------------------------------------------- operations

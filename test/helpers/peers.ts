@@ -2,99 +2,35 @@
 // what to do when one is missing: CI sets SYNOD_REQUIRE_PEERS=1 so a missing
 // peer fails loudly instead of quietly skipping the suite that needs it.
 import { spawnSync } from 'node:child_process';
-import { existsSync, readFileSync } from 'node:fs';
-import { dirname, join } from 'node:path';
-import { fileURLToPath } from 'node:url';
+import { existsSync } from 'node:fs';
+import {
+  debianJar,
+  javaMissingReason,
+  packageFiles,
+  repoRoot,
+  slf4jBinding,
+  zookeeperJars,
+  zookeeperMissingReason,
+} from '../../src/testing/servers.js';
+
+// Finding ZooKeeper's jars lives in src/testing/servers.ts, shared with the
+// benchmarks; these names stay for the suites that import them from here.
+export { slf4jBinding, zookeeperJars };
 
 export type Peer = 'java' | 'javac' | 'zookeeper' | 'zkcli' | 'curator' | 'kazoo' | 'cli_mt';
 
 // kazoo is packaged for Debian's interpreter; a pyenv python3 earlier on PATH lacks it.
 export const SYSTEM_PYTHON = '/usr/bin/python3';
 
-const DEBIAN_JAVA_DIR = '/usr/share/java';
-
-/** The repository root, found by walking up from this file (works from test/ and dist/test/). */
-export const REPO_ROOT: string = findRepoRoot(dirname(fileURLToPath(import.meta.url)));
-
-function findRepoRoot(start: string): string {
-  let dir = start;
-  for (let i = 0; i < 10; i++) {
-    const pkg = join(dir, 'package.json');
-    if (existsSync(pkg)) {
-      try {
-        const parsed = JSON.parse(readFileSync(pkg, 'utf8')) as { name?: unknown };
-        if (parsed.name === 'synod') return dir;
-      } catch {
-        // not ours; keep walking
-      }
-    }
-    const up = dirname(dir);
-    if (up === dir) break;
-    dir = up;
-  }
-  throw new Error(`cannot find the synod repository root above ${start}`);
-}
-
-/** Files a Debian package installed, or [] when dpkg does not know it. */
-function packageFiles(pkg: string): string[] {
-  const r = spawnSync('dpkg-query', ['-L', pkg], { encoding: 'utf8', timeout: 10_000 });
-  if (r.status !== 0 || typeof r.stdout !== 'string') return [];
-  return r.stdout.split('\n').filter((l) => l.length > 0);
-}
+/** The repository root, found by walking up from the shared module (works from src/ and dist/src/). */
+export const REPO_ROOT: string = repoRoot();
 
 function runs(cmd: string, args: string[]): boolean {
   const r = spawnSync(cmd, args, { stdio: 'ignore', timeout: 30_000 });
   return r.status === 0;
 }
 
-/** A jar from Debian's shared Java directory, preferring the path a package lists. */
-function debianJar(name: string, pkgs: string[] = []): string | undefined {
-  const wanted = `${DEBIAN_JAVA_DIR}/${name}.jar`;
-  for (const pkg of pkgs) {
-    if (packageFiles(pkg).includes(wanted) && existsSync(wanted)) return wanted;
-  }
-  return existsSync(wanted) ? wanted : undefined;
-}
-
-// ZooKeeper's own manifest names most of these in Class-Path; listing them too
-// keeps javac and java honest if a packager ever drops that manifest entry.
-const ZOOKEEPER_DEPS = [
-  'slf4j-api',
-  'commons-cli',
-  'commons-io',
-  'jackson-annotations',
-  'jackson-core',
-  'jackson-databind',
-  'metrics-core',
-  'snappy-java',
-  'netty-buffer',
-  'netty-codec',
-  'netty-common',
-  'netty-handler',
-  'netty-resolver',
-  'netty-transport',
-  'netty-transport-native-epoll',
-  'netty-transport-native-unix-common',
-];
-
 const CURATOR_DEPS = ['guava'];
-
-let zkCache: string[] | null | undefined;
-
-/** Classpath entries for Apache ZooKeeper (server and Java client), or null if not installed. */
-export function zookeeperJars(): string[] | null {
-  if (zkCache !== undefined) return zkCache;
-  const pkgs = ['libzookeeper-java', 'zookeeper'];
-  const core = debianJar('zookeeper', pkgs);
-  const jute = debianJar('zookeeper-jute', pkgs);
-  if (!core || !jute) {
-    zkCache = null;
-    return null;
-  }
-  const deps = ZOOKEEPER_DEPS.map((d) => debianJar(d)).filter((j): j is string => j !== undefined);
-  zkCache = [core, jute, ...deps];
-  return zkCache;
-}
 
 let curatorCache: string[] | null | undefined;
 
@@ -110,14 +46,6 @@ export function curatorJars(): string[] | null {
   }
   curatorCache = [...(parts as string[]), ...(deps as string[]), ...zk];
   return curatorCache;
-}
-
-/**
- * An slf4j binding for Java processes we start: `simple` logs to stderr (useful in
- * server logs), `nop` keeps client output parseable. Undefined if not installed.
- */
-export function slf4jBinding(kind: 'simple' | 'nop'): string | undefined {
-  return debianJar(`slf4j-${kind}`);
 }
 
 export function classpath(jars: string[]): string {
@@ -147,15 +75,13 @@ export function missingReason(peer: Peer): string | null {
   let reason: string | null = null;
   switch (peer) {
     case 'java':
-      if (!runs('java', ['-version'])) reason = 'java is not on PATH (apt-get install default-jre-headless)';
+      reason = javaMissingReason();
       break;
     case 'javac':
       if (!runs('javac', ['-version'])) reason = 'javac is not on PATH (apt-get install default-jdk-headless)';
       break;
     case 'zookeeper':
-      reason =
-        missingReason('java') ??
-        (zookeeperJars() ? null : 'ZooKeeper jars not found in /usr/share/java (apt-get install zookeeper)');
+      reason = zookeeperMissingReason();
       break;
     case 'zkcli':
       reason = missingReason('zookeeper') ?? (zkCliPath() ? null : 'zkCli.sh not found (apt-get install zookeeper)');
