@@ -123,6 +123,8 @@ export class QuorumPeer {
   appliedIndex: number;
   private ticks = 0;
   private persisting = false;
+  /** First index of the entries the Ready being written holds (they replace storage's from there on), or Infinity. */
+  private writingFrom = Infinity;
   private snapshotting = false;
   private stopped = false;
   private sinceSnapshot = 0;
@@ -139,6 +141,8 @@ export class QuorumPeer {
   private confJobs: ConfJob[] = [];
   private readonly w = new JuteWriter(4096);
   private leaderLinkDownAt = -1;
+  /** Tick of the last append, heartbeat or snapshot from the leader. */
+  private heardFromLeaderAt = 0;
   lead = 0;
   role: Role = 'follower';
   conf: ConfState;
@@ -197,6 +201,19 @@ export class QuorumPeer {
       this.leaderLinkDownAt = -1;
       if (this.role === 'follower' && this.conf.voters.includes(this.id)) this.node.campaign();
     }
+    if (
+      this.lead !== 0 &&
+      this.role !== 'leader' &&
+      !this.conf.voters.includes(this.id) &&
+      this.ticks - this.heardFromLeaderAt > this.opts.raft.electionTick
+    ) {
+      // A learner (observer) never campaigns, so Raft never drops its
+      // leader: it would go on serving a frozen tree and forwarding writes
+      // into the void. Stop serving after the election timeout, as a voter
+      // would by then; hearing from a leader again restores it.
+      this.opts.log?.(`no word from leader ${this.lead} for ${this.ticks - this.heardFromLeaderAt} ticks`);
+      this.changeLeader(0, this.role);
+    }
     this.expireRequests();
     if (this.confJobs.length > 0) this.driveConf();
     this.pump();
@@ -207,9 +224,17 @@ export class QuorumPeer {
     if (this.stopped) return;
     const m = raw instanceof Uint8Array ? decodePeerMessage(raw) : raw;
     switch (m.kind) {
-      case PeerKind.raft:
+      case PeerKind.raft: {
         this.node.step(m.msg);
+        const t = m.msg.type;
+        const lead = this.node.status().lead;
+        if ((t === 'MsgApp' || t === 'MsgHeartbeat' || t === 'MsgSnap') && lead === m.msg.from && lead !== this.id) {
+          this.heardFromLeaderAt = this.ticks;
+          // A learner that gave up on this leader (see tick) hears from it again.
+          if (this.lead === 0 && !this.conf.voters.includes(this.id)) this.changeLeader(lead, this.node.status().role);
+        }
         break;
+      }
       case PeerKind.forward:
         this.onForward(from, m.write);
         break;
@@ -426,6 +451,7 @@ export class QuorumPeer {
   private pump(): void {
     while (!this.persisting && !this.stopped && this.io && this.node.hasReady()) {
       const rd = this.node.ready();
+      this.writingFrom = rd.entries.length > 0 ? rd.entries[0]!.index : Infinity;
       if (rd.softState) this.changeLeader(rd.softState.lead, rd.softState.role);
       if (rd.snapshot) this.installSnapshot(rd.snapshot);
       // The leader's own messages go out while it writes (Raft thesis
@@ -446,6 +472,7 @@ export class QuorumPeer {
       this.io.persist(rd, () => {
         if (this.stopped) return;
         this.storage.append(rd.entries);
+        this.writingFrom = Infinity;
         if (rd.hardState) this.storage.setHardState(rd.hardState);
         for (const m of late) this.io!.send(m.to, { kind: PeerKind.raft, msg: m });
         this.node.advance();
@@ -584,11 +611,18 @@ export class QuorumPeer {
       ++this.sinceSnapshot;
     }
     if (done > 0) this.toApply.splice(0, done);
-    // The Raft storage can only record a snapshot of entries it holds on disk.
+    // The Raft storage can only record a snapshot of entries it holds on disk:
+    // not past its log, not where the Ready being written replaces a stale
+    // tail (applying runs ahead of the write, and createSnapshot would take
+    // the stale entry's term), and not under a snapshot from the leader that
+    // the core has accepted but not yet handed over (the core has forgotten
+    // the configurations before it).
     if (
       this.sinceSnapshot >= this.opts.snapCount &&
       !this.snapshotting &&
-      this.appliedIndex <= this.storage.lastIndex()
+      this.appliedIndex <= this.storage.lastIndex() &&
+      this.appliedIndex < this.writingFrom &&
+      this.node.logTerm(this.appliedIndex) !== undefined
     ) {
       this.takeSnapshot();
     }
