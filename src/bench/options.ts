@@ -47,6 +47,9 @@ export class BenchUsageError extends Error {
 
 export const BENCH_USAGE = `usage: synod bench [options]
        synod bench compare [options]     (Synod vs Apache ZooKeeper; see --help there)
+       synod bench ensemble [options]    (3-server ensembles: throughput and leader failover)
+       synod bench failover [options]    (the failover part alone)
+       synod bench timeline [options]    (throughput over time while servers fail; SVG + CSV)
 
   --connect host:port[,host:port]  servers (default 127.0.0.1:2181); sessions spread round-robin
   --mode mix|churn|ephemeral|watch  workload (default mix)

@@ -1,10 +1,15 @@
 // `synod bench` and `synod bench compare`.
 import { runBench, formatResult } from '../bench/bench.js';
 import { compareCommand } from '../bench/compare.js';
+import { ensembleCommand } from '../bench/ensemble.js';
+import { timelineCommand } from '../bench/timeline.js';
 import { BENCH_USAGE, BenchUsageError, parseBenchArgs } from '../bench/options.js';
 
 export async function benchCommand(args: string[]): Promise<void> {
   if (args[0] === 'compare') return compareCommand(args.slice(1));
+  if (args[0] === 'ensemble') return ensembleCommand(args.slice(1));
+  if (args[0] === 'failover') return ensembleCommand(['--part', 'failover', ...args.slice(1)]);
+  if (args[0] === 'timeline') return timelineCommand(args.slice(1));
   if (args.includes('--help') || args.includes('-h') || args[0] === 'help') {
     process.stdout.write(BENCH_USAGE);
     return;

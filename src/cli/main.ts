@@ -11,7 +11,8 @@ commands:
       member of an ensemble when zoo.cfg has server.N lines (id from DATA/myid or --id;
       --join: wait to be added to a running ensemble by reconfig)
   shell [-server host:port] [cmd args...]    zkCli-compatible shell (one-shot with a command)
-  bench [options] | bench compare [options]  load generator; Synod against Apache ZooKeeper
+  bench [options] | bench compare|ensemble|failover|timeline [options]
+      load generator; Synod against Apache ZooKeeper, standalone and as ensembles
   help
       this text
 `;
