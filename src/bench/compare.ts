@@ -3,20 +3,14 @@
 // neither server inherits the other's warmed-up generator), runs alternating
 // Synod, ZooKeeper, Synod, ZooKeeper ... and medians reported. Then memory with
 // many znodes and the time from a kill -9 to serving again.
-import { spawn, spawnSync } from 'node:child_process';
+import { spawnSync } from 'node:child_process';
 import { writeFileSync } from 'node:fs';
 import { availableParallelism, cpus, release, totalmem } from 'node:os';
 import type { BenchResult } from './bench.js';
+import { benchChild as runBenchChild, median } from './child.js';
 import { formatUs } from './histogram.js';
 import { machineCpu, processMemory } from './procstat.js';
-import {
-  BenchServer,
-  defaultBaseDir,
-  keepDirsOnSignal,
-  synodBin,
-  type ServerKind,
-  type ServerSettings,
-} from './servers.js';
+import { BenchServer, defaultBaseDir, keepDirsOnSignal, type ServerKind, type ServerSettings } from './servers.js';
 import { BenchUsageError } from './options.js';
 
 export const COMPARE_USAGE = `usage: synod bench compare [options]
@@ -204,44 +198,9 @@ export function parseCompareArgs(args: readonly string[]): CompareOptions {
 const log = (line: string): void => void process.stderr.write(`${line}\n`);
 const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms));
 
-function median(xs: number[]): number {
-  if (xs.length === 0) return NaN;
-  const s = [...xs].sort((a, b) => a - b);
-  const m = s.length >> 1;
-  return s.length % 2 ? s[m]! : (s[m - 1]! + s[m]!) / 2;
-}
-
 /** Runs `synod bench` in a child process against `server` and returns its JSON result. */
 function benchChild(server: BenchServer, args: string[], limitS: number): Promise<BenchResult> {
-  const full = ['bench', '--connect', server.connect, '--json', '--quiet', ...args];
-  if (server.pid !== null) full.push('--server-pid', String(server.pid));
-  return new Promise((resolve, reject) => {
-    const child = spawn(process.execPath, [synodBin(), ...full], { stdio: ['ignore', 'pipe', 'pipe'] });
-    const out: Buffer[] = [];
-    const err: Buffer[] = [];
-    child.stdout.on('data', (d: Buffer) => out.push(d));
-    child.stderr.on('data', (d: Buffer) => err.push(d));
-    const timer = setTimeout(() => child.kill('SIGKILL'), limitS * 1000);
-    child.on('error', (e) => {
-      clearTimeout(timer);
-      reject(e);
-    });
-    child.on('close', (code, signal) => {
-      clearTimeout(timer);
-      const stdout = Buffer.concat(out).toString('utf8');
-      const stderr = Buffer.concat(err).toString('utf8');
-      try {
-        const r = JSON.parse(stdout) as BenchResult;
-        resolve(r);
-      } catch {
-        reject(
-          new Error(
-            `synod ${full.join(' ')} failed (code ${code}, signal ${signal}):\n${stderr.split('\n').slice(-30).join('\n')}`,
-          ),
-        );
-      }
-    });
-  });
+  return runBenchChild(server.connect, server.pid !== null ? [server.pid] : [], args, limitS);
 }
 
 interface Run {

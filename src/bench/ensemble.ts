@@ -12,7 +12,7 @@
 // mzxid epoch is above the old leader's (the first write the new leader
 // acknowledged). The same client, with the same short reconnect backoff, is
 // used for both kinds, so what it adds is the same and small.
-import { spawn, spawnSync } from 'node:child_process';
+import { spawnSync } from 'node:child_process';
 import { writeFileSync } from 'node:fs';
 import { availableParallelism, cpus, release, totalmem } from 'node:os';
 import {
@@ -25,7 +25,6 @@ import {
 import {
   serverMode,
   startEnsemble,
-  synodBin,
   type CfgEntries,
   type Ensemble,
   type EnsembleMember,
@@ -33,6 +32,7 @@ import {
   type ServerKind,
 } from '../testing/servers.js';
 import type { BenchResult } from './bench.js';
+import { benchChild, median } from './child.js';
 import { formatUs } from './histogram.js';
 import { BenchUsageError } from './options.js';
 import { CpuWindow, machineCpu, processCpuSeconds } from './procstat.js';
@@ -360,15 +360,10 @@ export function parseEnsembleArgs(args: readonly string[]): EnsembleBenchOptions
 
 // ---------------------------------------------------------------- shared helpers
 
+export { benchChild, median };
+
 export const log = (line: string): void => void process.stderr.write(`${line}\n`);
 export const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms));
-
-export function median(xs: readonly number[]): number {
-  if (xs.length === 0) return NaN;
-  const s = [...xs].sort((a, b) => a - b);
-  const m = s.length >> 1;
-  return s.length % 2 ? s[m]! : (s[m - 1]! + s[m]!) / 2;
-}
 
 /** Nearest-rank percentile (p in 0..1): a value that was actually observed. */
 export function percentile(xs: readonly number[], p: number): number {
@@ -472,37 +467,6 @@ function cpuPercent(pids: number[], before: (number | null)[], wallS: number): n
 }
 
 // ---------------------------------------------------------------- perf
-
-/** Runs `synod bench --json` in a child process against `connect` and returns its result. */
-export function benchChild(connect: string, pids: number[], args: string[], limitS: number): Promise<BenchResult> {
-  const full = ['bench', '--connect', connect, '--json', '--quiet', ...args];
-  if (pids.length > 0) full.push('--server-pid', pids.join(','));
-  return new Promise((resolve, reject) => {
-    const child = spawn(process.execPath, [synodBin(), ...full], { stdio: ['ignore', 'pipe', 'pipe'] });
-    const out: Buffer[] = [];
-    const err: Buffer[] = [];
-    child.stdout.on('data', (d: Buffer) => out.push(d));
-    child.stderr.on('data', (d: Buffer) => err.push(d));
-    const timer = setTimeout(() => child.kill('SIGKILL'), limitS * 1000);
-    child.on('error', (e) => {
-      clearTimeout(timer);
-      reject(e);
-    });
-    child.on('close', (code, signal) => {
-      clearTimeout(timer);
-      try {
-        resolve(JSON.parse(Buffer.concat(out).toString('utf8')) as BenchResult);
-      } catch {
-        const stderr = Buffer.concat(err).toString('utf8');
-        reject(
-          new Error(
-            `synod ${full.join(' ')} failed (code ${code}, signal ${signal}):\n${stderr.split('\n').slice(-30).join('\n')}`,
-          ),
-        );
-      }
-    });
-  });
-}
 
 export interface PerfRun {
   workload: string;
