@@ -40,6 +40,7 @@ import {
   waitQuiet,
   walkArgs,
 } from './ensemble.js';
+import { seededRandom } from '../base/random.js';
 import { BenchUsageError } from './options.js';
 import { machineCpu, processCpuSeconds } from './procstat.js';
 import { lineChartSvg, type ChartMarker } from './svg.js';
@@ -260,18 +261,6 @@ export function parseTimelineArgs(args: readonly string[]): TimelineOptions {
   return o;
 }
 
-/** mulberry32: small, fast, seeded; the choice of keys and ops repeats from run to run. */
-function prng(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
-
 const ROOT = '/synod-timeline';
 
 /** Counts per bucket: completed reads and writes, and failed requests. */
@@ -302,7 +291,7 @@ class MixLoad {
     nBuckets: number,
   ) {
     this.payload = new Uint8Array(o.payload).fill(120);
-    this.rand = prng(o.seed);
+    this.rand = seededRandom(o.seed);
     this.buckets = {
       reads: new Array<number>(nBuckets).fill(0),
       writes: new Array<number>(nBuckets).fill(0),
@@ -540,7 +529,7 @@ async function runTimeline(kind: ServerKind, o: TimelineOptions, command: string
         maxRetryDelay: o.retryMaxMs,
         connectTimeout: 2000,
         // Fixed host order per session index keeps the spread over servers the same between runs.
-        random: prng(o.seed + 7),
+        random: seededRandom(o.seed + 7),
       },
       nBuckets,
     );

@@ -227,11 +227,14 @@ export class QuorumPeer {
       case PeerKind.raft: {
         this.node.step(m.msg);
         const t = m.msg.type;
-        const lead = this.node.status().lead;
-        if ((t === 'MsgApp' || t === 'MsgHeartbeat' || t === 'MsgSnap') && lead === m.msg.from && lead !== this.id) {
-          this.heardFromLeaderAt = this.ticks;
-          // A learner that gave up on this leader (see tick) hears from it again.
-          if (this.lead === 0 && !this.conf.voters.includes(this.id)) this.changeLeader(lead, this.node.status().role);
+        if (t === 'MsgApp' || t === 'MsgHeartbeat' || t === 'MsgSnap') {
+          // Only messages from the node's leader count (status() once, off the other messages' path).
+          const st = this.node.status();
+          if (st.lead === m.msg.from && st.lead !== this.id) {
+            this.heardFromLeaderAt = this.ticks;
+            // A learner that gave up on this leader (see tick) hears from it again.
+            if (this.lead === 0 && !this.conf.voters.includes(this.id)) this.changeLeader(st.lead, st.role);
+          }
         }
         break;
       }

@@ -95,16 +95,13 @@ export class RaftReplica {
   }
 
   async open(): Promise<{ snapshotIndex: number; replayed: number }> {
-    const initial: ConfState = {
-      voters: this.opts.servers.filter((s) => s.role === 'participant').map((s) => s.id),
-      learners: this.opts.servers.filter((s) => s.role === 'observer').map((s) => s.id),
-    };
     const loaded = await this.disk.open(this.opts.joinExisting ? null : bootstrapMembers(this.opts.servers));
     const sm = loaded.snapshotState
       ? deserializeState(loaded.snapshotState, this.opts.state)
       : new StateMachine(this.opts.state);
     const snapIndex = loaded.storage.snapshot().index;
-    if (loaded.bootstrapped) this.opts.log(`new ensemble member ${this.opts.myId}: ${describeConf(initial)}`);
+    // The membership changes of the first log are logged as they apply.
+    if (loaded.bootstrapped) this.opts.log(`new ensemble member ${this.opts.myId}: starting from the server lines`);
     const electionTick = Math.max(2, Math.round(this.opts.electionTimeoutMs / this.opts.heartbeatMs));
     this.peer = new QuorumPeer({
       id: this.opts.myId,
@@ -257,7 +254,7 @@ export class RaftReplica {
 
   /** The members' peer addresses as /zookeeper/config lists them; links follow membership. */
   private updatePeers(): void {
-    const text = Buffer.from(this.sm.tree.get(CONFIG_PATH)?.data ?? new Uint8Array(0)).toString('utf8');
+    const text = this.configText();
     const specs: ServerSpec[] = [];
     for (const [id, line] of configLines(text)) {
       try {

@@ -55,6 +55,7 @@ import {
 import { EntryKind, encodeCreateSession, type Entry as TxnEntry } from '../../src/txn/entry.js';
 import { deserializeState, serializeState } from '../../src/txn/snapshot.js';
 import { StateMachine, type ApplyResult, type StateOptions } from '../../src/txn/state.js';
+import { TimedHeap } from './timed-heap.js';
 
 // ---------------------------------------------------------------- randomness
 
@@ -260,53 +261,6 @@ interface SimEvent {
   at: number;
   seq: number;
   run: () => void;
-}
-
-class EventQueue {
-  private heap: SimEvent[] = [];
-  private seq = 0;
-
-  get size(): number {
-    return this.heap.length;
-  }
-
-  push(at: number, run: () => void): void {
-    const h = this.heap;
-    h.push({ at, seq: this.seq++, run });
-    let i = h.length - 1;
-    while (i > 0) {
-      const p = (i - 1) >> 1;
-      if (!earlier(h[i]!, h[p]!)) break;
-      [h[i], h[p]] = [h[p]!, h[i]!];
-      i = p;
-    }
-  }
-
-  popDue(now: number): SimEvent | undefined {
-    const h = this.heap;
-    if (h.length === 0 || h[0]!.at > now) return undefined;
-    const top = h[0]!;
-    const last = h.pop()!;
-    if (h.length > 0) {
-      h[0] = last;
-      let i = 0;
-      for (;;) {
-        const l = 2 * i + 1;
-        const r = l + 1;
-        let m = i;
-        if (l < h.length && earlier(h[l]!, h[m]!)) m = l;
-        if (r < h.length && earlier(h[r]!, h[m]!)) m = r;
-        if (m === i) break;
-        [h[i], h[m]] = [h[m]!, h[i]!];
-        i = m;
-      }
-    }
-    return top;
-  }
-}
-
-function earlier(a: SimEvent, b: SimEvent): boolean {
-  return a.at < b.at || (a.at === b.at && a.seq < b.seq);
 }
 
 // ---------------------------------------------------------------- disk
@@ -529,7 +483,8 @@ export interface EnsembleSimOptions {
 export class EnsembleSim {
   readonly params: EnsembleSimParams;
   private now = 0;
-  private readonly queue = new EventQueue();
+  private readonly queue = new TimedHeap<SimEvent>();
+  private eventSeq = 0;
   private readonly servers = new Map<number, SimServer>();
   private readonly clients: SimClient[] = [];
   private readonly links = new Map<string, Link>();
@@ -686,7 +641,11 @@ export class EnsembleSim {
   }
 
   private at(delay: number, run: () => void): void {
-    this.queue.push(this.now + Math.max(0, delay), run);
+    this.scheduleAt(this.now + Math.max(0, delay), run);
+  }
+
+  private scheduleAt(at: number, run: () => void): void {
+    this.queue.push({ at, seq: this.eventSeq++, run });
   }
 
   /** Runs every event due by now, checking the invariants after each. */
@@ -1006,7 +965,7 @@ export class EnsembleSim {
     const payload = this.encode(msg);
     const toInc = dest.incarnation;
     const from = s.id;
-    this.queue.push(at, () => {
+    this.scheduleAt(at, () => {
       const k = link.inflight.indexOf(d);
       if (k >= 0) link.inflight.splice(k, 1);
       if (d.lost || dest.incarnation !== toInc || dest.peer === null) return;
@@ -1266,7 +1225,7 @@ export class EnsembleSim {
     const at = this.now + Math.max(1, delay);
     if (c.wakeAt >= 0 && c.wakeAt <= at) return;
     c.wakeAt = at;
-    this.queue.push(at, () => {
+    this.scheduleAt(at, () => {
       if (c.wakeAt !== at) return;
       c.wakeAt = -1;
       this.clientAct(c);

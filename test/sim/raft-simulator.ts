@@ -24,6 +24,7 @@ import {
   type Status,
 } from '../../src/raft/index.js';
 import { mulberry32 } from './raft-cluster.js';
+import { TimedHeap } from './timed-heap.js';
 
 export class Prng {
   private readonly next: () => number;
@@ -179,53 +180,6 @@ interface Delivery {
   msg: Message;
 }
 
-/** A binary min-heap on (at, seq): the network's in-flight messages. */
-class Wire {
-  private heap: Delivery[] = [];
-
-  get size(): number {
-    return this.heap.length;
-  }
-
-  push(d: Delivery): void {
-    const h = this.heap;
-    h.push(d);
-    let i = h.length - 1;
-    while (i > 0) {
-      const p = (i - 1) >> 1;
-      if (!before(h[i]!, h[p]!)) break;
-      [h[i], h[p]] = [h[p]!, h[i]!];
-      i = p;
-    }
-  }
-
-  popDue(now: number): Delivery | undefined {
-    const h = this.heap;
-    if (h.length === 0 || h[0]!.at > now) return undefined;
-    const top = h[0]!;
-    const last = h.pop()!;
-    if (h.length > 0) {
-      h[0] = last;
-      let i = 0;
-      for (;;) {
-        const l = 2 * i + 1;
-        const r = l + 1;
-        let m = i;
-        if (l < h.length && before(h[l]!, h[m]!)) m = l;
-        if (r < h.length && before(h[r]!, h[m]!)) m = r;
-        if (m === i) break;
-        [h[i], h[m]] = [h[m]!, h[i]!];
-        i = m;
-      }
-    }
-    return top;
-  }
-}
-
-function before(a: Delivery, b: Delivery): boolean {
-  return a.at < b.at || (a.at === b.at && a.seq < b.seq);
-}
-
 const textEncoder = new TextEncoder();
 
 function bytesKey(b: Uint8Array): string {
@@ -277,7 +231,8 @@ export class Simulator {
   private readonly rng: Prng;
   private readonly net: Prng;
   private readonly nodes = new Map<number, SimNode>();
-  private readonly wire = new Wire();
+  /** The network's in-flight messages. */
+  private readonly wire = new TimedHeap<Delivery>();
   private readonly blocked = new Set<string>();
   private now = 0;
   private seq = 0;
