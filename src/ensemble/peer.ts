@@ -13,6 +13,8 @@ import {
   type ConfState,
   type Entry as RaftEntry,
   type MemoryStorage,
+  sendsBeforePersist,
+  type InterimReady,
   type Message,
   type Ready,
   type RaftConfig,
@@ -108,7 +110,6 @@ interface PendingRead {
   index: number;
 }
 
-const SEND_BEFORE_PERSIST: ReadonlySet<string> = new Set(['MsgApp', 'MsgHeartbeat', 'MsgSnap', 'MsgTimeoutNow']);
 const HEADER_BYTES = 16; // origin int, incarnation int, seq long
 /** Ticks the link to the leader stays down before a follower campaigns early. */
 const LINK_DOWN_TICKS = 2;
@@ -123,6 +124,8 @@ export class QuorumPeer {
   appliedIndex: number;
   private ticks = 0;
   private persisting = false;
+  private batchDepth = 0;
+  private pumpOwed = false;
   /** First index of the entries the Ready being written holds (they replace storage's from there on), or Infinity. */
   private writingFrom = Infinity;
   private snapshotting = false;
@@ -450,9 +453,41 @@ export class QuorumPeer {
     this.pump();
   }
 
-  /** Runs Readies until there is nothing to do or a persist is in flight. */
+  /**
+   * Runs `fn` with the Raft work it causes held back until it returns: the
+   * messages of one socket read, or the requests of one client frame batch,
+   * reach the disk and the followers as one Ready and one append each.
+   */
+  batch<T>(fn: () => T): T {
+    this.batchDepth++;
+    try {
+      return fn();
+    } finally {
+      if (--this.batchDepth === 0 && this.pumpOwed) {
+        this.pumpOwed = false;
+        this.pump();
+      }
+    }
+  }
+
+  /**
+   * Runs Readies until there is nothing to do. While a Ready's write is in
+   * flight, only interim work runs (committed entries, reads, the leader's
+   * appends and heartbeats), so a commit learned during a follower's fsync is
+   * applied and answered at once, and new entries gather for the next write.
+   */
   private pump(): void {
-    while (!this.persisting && !this.stopped && this.io && this.node.hasReady()) {
+    if (this.batchDepth > 0) {
+      this.pumpOwed = true;
+      return;
+    }
+    while (!this.stopped && this.io) {
+      if (this.persisting) {
+        if (!this.node.hasInterimReady()) return;
+        this.runInterim(this.node.interimReady());
+        continue;
+      }
+      if (!this.node.hasReady()) return;
       const rd = this.node.ready();
       this.writingFrom = rd.entries.length > 0 ? rd.entries[0]!.index : Infinity;
       if (rd.softState) this.changeLeader(rd.softState.lead, rd.softState.role);
@@ -462,7 +497,7 @@ export class QuorumPeer {
       // done, so nothing depends on its disk yet. Answers (acks, votes) wait.
       const late: Message[] = [];
       for (const m of rd.messages) {
-        if (SEND_BEFORE_PERSIST.has(m.type)) this.io.send(m.to, { kind: PeerKind.raft, msg: m });
+        if (sendsBeforePersist(m.type)) this.io.send(m.to, { kind: PeerKind.raft, msg: m });
         else late.push(m);
       }
       // Committed entries are on a majority's disks already: applying (and
@@ -487,6 +522,14 @@ export class QuorumPeer {
       sync = false;
       // A persist that completed inside the call lets the loop continue here.
     }
+  }
+
+  private runInterim(ir: InterimReady): void {
+    if (ir.softState) this.changeLeader(ir.softState.lead, ir.softState.role);
+    for (const m of ir.messages) this.io!.send(m.to, { kind: PeerKind.raft, msg: m });
+    for (const e of ir.committedEntries) this.toApply.push(e);
+    for (const rs of ir.readStates) this.onReadState(rs.index, rs.context);
+    this.applyCommitted();
   }
 
   private installSnapshot(s: Snapshot): void {
@@ -615,17 +658,17 @@ export class QuorumPeer {
     }
     if (done > 0) this.toApply.splice(0, done);
     // The Raft storage can only record a snapshot of entries it holds on disk:
-    // not past its log, not where the Ready being written replaces a stale
-    // tail (applying runs ahead of the write, and createSnapshot would take
-    // the stale entry's term), and not under a snapshot from the leader that
-    // the core has accepted but not yet handed over (the core has forgotten
-    // the configurations before it).
+    // not past its log, not where the Ready being written or a later one
+    // replaces a stale tail (applying runs ahead of the writes, and
+    // createSnapshot would take the stale entry's term), and not under a
+    // snapshot from the leader that the core has accepted but not yet handed
+    // over (the core has forgotten the configurations before it).
     if (
       this.sinceSnapshot >= this.opts.snapCount &&
       !this.snapshotting &&
       this.appliedIndex <= this.storage.lastIndex() &&
       this.appliedIndex < this.writingFrom &&
-      this.node.logTerm(this.appliedIndex) !== undefined
+      this.node.logTerm(this.appliedIndex) === this.storage.term(this.appliedIndex)
     ) {
       this.takeSnapshot();
     }

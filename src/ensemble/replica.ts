@@ -86,8 +86,13 @@ export class RaftReplica {
       onMessage: (from, payload) => this.onMessage(from, payload),
       onPeerDown: (id) => this.peer.peerUnreachable(id),
       onPeerUp: (id) => this.peer.peerReachable(id),
+      batch: (run) => this.peer.batch(run),
       log: opts.log,
     });
+  }
+
+  get transportStats(): Readonly<PeerTransport['stats']> {
+    return this.transport.stats;
   }
 
   get sm(): StateMachine {

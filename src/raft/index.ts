@@ -7,6 +7,8 @@ export { applyConfChange, checkConfChange, decodeConfChange, encodeConfChange } 
 export { committedIndex, quorumSize, voteResult, type VoteResult } from './quorum.js';
 export {
   RaftInvariantError,
+  sendsBeforePersist,
+  type InterimReady,
   type ConfChange,
   type ConfChangeType,
   type ConfState,

@@ -75,12 +75,15 @@ export class RaftLog {
   readonly unstable: UnstableLog;
   committed: number;
   applied: number;
+  /** Highest index handed to the shell to apply; at least `applied`. */
+  applying: number;
 
   constructor(storage: RaftStorage, committed: number, applied: number) {
     this.storage = storage;
     this.unstable = new UnstableLog(storage.lastIndex() + 1);
     this.committed = committed;
     this.applied = applied;
+    this.applying = applied;
     invariant(committed <= this.lastIndex(), () => `commit ${committed} past last index ${this.lastIndex()}`);
     invariant(applied <= committed, () => `applied ${applied} past commit ${committed}`);
   }
@@ -178,6 +181,12 @@ export class RaftLog {
     invariant(i <= this.committed, () => `applied ${i} past commit ${this.committed}`);
     invariant(i >= this.applied, () => `applied goes back from ${this.applied} to ${i}`);
     this.applied = i;
+    if (i > this.applying) this.applying = i;
+  }
+
+  acceptApplying(i: number): void {
+    invariant(i <= this.committed, () => `applying ${i} past commit ${this.committed}`);
+    if (i > this.applying) this.applying = i;
   }
 
   restore(s: Snapshot): void {
@@ -186,14 +195,14 @@ export class RaftLog {
     this.unstable.restore(s);
   }
 
-  /** Committed entries the shell has not applied yet. */
+  /** Committed entries not yet handed to the shell to apply. */
   nextCommittedEntries(): Entry[] {
-    const lo = Math.max(this.applied + 1, this.firstIndex());
+    const lo = Math.max(this.applying + 1, this.firstIndex());
     if (this.committed < lo) return [];
     return this.entries(lo, this.committed + 1);
   }
 
   hasNextCommittedEntries(): boolean {
-    return this.committed > Math.max(this.applied, this.firstIndex() - 1);
+    return this.committed > Math.max(this.applying, this.firstIndex() - 1);
   }
 }

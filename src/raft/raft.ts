@@ -4,6 +4,8 @@ import { Progress } from './progress.js';
 import { committedIndex, quorumSize, voteResult } from './quorum.js';
 import { copyConf, type RaftStorage } from './storage.js';
 import {
+  sendsBeforePersist,
+  type InterimReady,
   RaftInvariantError,
   invariant,
   type ConfChange,
@@ -97,6 +99,12 @@ export class RaftNode {
   private prevHardState: HardState;
   private prevSoftState: SoftState = { lead: 0, role: 'follower' };
   private outstanding: Ready | undefined;
+  /**
+   * Every follower is owed an append (new entries or a new commit index).
+   * Sent when the shell next asks for work, so that a burst of proposals or
+   * acknowledgements handled in one go leaves as one MsgApp per follower.
+   */
+  private appendsOwed = false;
 
   /**
    * A node over its persisted state. A fresh cluster member starts from a
@@ -294,6 +302,7 @@ export class RaftNode {
   // ---------------------------------------------------------------- output
 
   hasReady(): boolean {
+    this.settleAppends();
     if (this.outstanding !== undefined) return false;
     if (this.msgs.length > 0 || this.readStates.length > 0) return true;
     if (this.log.unstable.entries.length > 0 || this.log.unstable.snapshot !== undefined) return true;
@@ -304,6 +313,7 @@ export class RaftNode {
   /** The next batch of work. Call advance() before the next ready(). */
   ready(): Ready {
     invariant(this.outstanding === undefined, () => 'ready() called twice without advance()');
+    this.settleAppends();
     const snapshot = this.log.unstable.snapshot;
     const entries = this.log.unstable.entries.slice();
     const hardState = this.hardStateChanged() ? this.hardState() : undefined;
@@ -313,13 +323,14 @@ export class RaftNode {
       snapshot !== undefined ||
       (hardState !== undefined &&
         (hardState.term !== this.prevHardState.term || hardState.vote !== this.prevHardState.vote));
+    const committedEntries = snapshot === undefined ? this.takeCommitted() : [];
     const rd: Ready = {
       ...(softState !== undefined ? { softState } : {}),
       ...(hardState !== undefined ? { hardState } : {}),
       entries,
       ...(snapshot !== undefined ? { snapshot } : {}),
       // Entries after a snapshot wait until the shell has installed it.
-      committedEntries: snapshot === undefined ? this.log.nextCommittedEntries() : [],
+      committedEntries,
       messages: this.msgs,
       readStates: this.readStates,
       mustSync,
@@ -330,6 +341,51 @@ export class RaftNode {
     if (softState !== undefined) this.prevSoftState = softState;
     this.outstanding = rd;
     return rd;
+  }
+
+  /**
+   * Work the shell may do while the outstanding Ready's storage write is in
+   * flight (etcd's asynchronous storage writes, in a narrower form: one write
+   * at a time, so entries still batch behind the fsync): committed entries,
+   * read states, a role change, and the messages that claim nothing about
+   * this node's disk. Acknowledgements and votes stay queued for the next
+   * Ready, which writes everything they could refer to first.
+   */
+  hasInterimReady(): boolean {
+    this.settleAppends();
+    if (this.outstanding === undefined) return false;
+    if (this.readStates.length > 0 || this.softStateChanged()) return true;
+    if (this.log.unstable.snapshot === undefined && this.log.hasNextCommittedEntries()) return true;
+    return this.msgs.some((m) => sendsBeforePersist(m.type));
+  }
+
+  /**
+   * Take that work. Unlike a Ready it needs no advance(): its committed
+   * entries count as applied at once, so the shell must apply them, after
+   * those of every earlier Ready, before taking anything else from the core.
+   */
+  interimReady(): InterimReady {
+    invariant(this.outstanding !== undefined, () => 'interimReady() without an outstanding Ready');
+    this.settleAppends();
+    const softState = this.softStateChanged() ? { lead: this.lead, role: this.role } : undefined;
+    if (softState !== undefined) this.prevSoftState = softState;
+    const committedEntries = this.log.unstable.snapshot === undefined ? this.takeCommitted() : [];
+    const last = committedEntries[committedEntries.length - 1];
+    if (last !== undefined) this.log.appliedTo(last.index);
+    const messages: Message[] = [];
+    const keep: Message[] = [];
+    for (const m of this.msgs) (sendsBeforePersist(m.type) ? messages : keep).push(m);
+    this.msgs = keep;
+    const readStates = this.readStates;
+    this.readStates = [];
+    return { ...(softState !== undefined ? { softState } : {}), committedEntries, messages, readStates };
+  }
+
+  private takeCommitted(): Entry[] {
+    const ents = this.log.nextCommittedEntries();
+    const last = ents[ents.length - 1];
+    if (last !== undefined) this.log.acceptApplying(last.index);
+    return ents;
   }
 
   /** The shell has done everything the last Ready asked. */
@@ -731,7 +787,7 @@ export class RaftNode {
     }
     // A new configuration may already let more commit.
     if (type === 'confChange') this.maybeCommit();
-    if (this.role === 'leader') this.bcastAppend();
+    this.appendsOwed = true;
     return { ok: true, index: entry.index, term: entry.term };
   }
 
@@ -799,7 +855,7 @@ export class RaftNode {
   private ackOwnLog(): void {
     const pr = this.trackers.get(this.id);
     if (pr === undefined) return;
-    if (pr.maybeUpdate(this.log.persistedIndex()) && this.maybeCommit() && this.role === 'leader') this.bcastAppend();
+    if (pr.maybeUpdate(this.log.persistedIndex()) && this.maybeCommit()) this.appendsOwed = true;
   }
 
   /**
@@ -827,6 +883,21 @@ export class RaftNode {
       this.becomeFollower(this.term, 0);
     }
     return true;
+  }
+
+  private settleAppends(): void {
+    if (!this.appendsOwed) return;
+    this.appendsOwed = false;
+    if (this.role !== 'leader') return;
+    for (const id of this.trackers.keys()) {
+      if (id === this.id) continue;
+      this.sendAppend(id);
+      // What one message cannot carry (maxSizePerMsg) goes in more, up to
+      // the follower's window, as the proposals one by one would have.
+      for (let i = 0; i < this.maxInflight && this.sendAppend(id, false); i++) {
+        // sendAppend does the work.
+      }
+    }
   }
 
   private bcastAppend(): void {
@@ -896,7 +967,7 @@ export class RaftNode {
     }
     if (this.maybeCommit()) {
       if (this.role !== 'leader') return;
-      this.bcastAppend();
+      this.appendsOwed = true;
     } else if (pr.canBumpCommit(this.log.committed)) {
       // The follower may not know the commit index yet; heartbeats would
       // tell it too, but later.

@@ -137,6 +137,36 @@ export interface Ready {
   readonly mustSync: boolean;
 }
 
+/** What a shell may take from the core while a Ready's storage write is in flight; see RaftNode.interimReady. */
+export interface InterimReady {
+  readonly softState?: SoftState;
+  readonly committedEntries: readonly Entry[];
+  readonly messages: readonly Message[];
+  readonly readStates: readonly ReadState[];
+}
+
+const BEFORE_PERSIST: ReadonlySet<MessageType> = new Set<MessageType>([
+  'MsgApp',
+  'MsgHeartbeat',
+  'MsgHeartbeatResp',
+  'MsgSnap',
+  'MsgTimeoutNow',
+  'MsgReadIndex',
+  'MsgReadIndexResp',
+]);
+
+/**
+ * Messages that may leave before the write of the Ready carrying them is on
+ * disk. A leader's appends may (Raft thesis 10.2.1: it counts its own log
+ * toward a commit only once written), and so may heartbeats and read-index
+ * traffic, which speak for the term and the commit index, both already
+ * learned from a quorum. Append acknowledgements and votes may not: they
+ * promise what the write makes durable.
+ */
+export function sendsBeforePersist(type: MessageType): boolean {
+  return BEFORE_PERSIST.has(type);
+}
+
 export interface RaftConfig {
   /** This node's id; positive. */
   readonly id: number;

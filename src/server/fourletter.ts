@@ -114,6 +114,10 @@ function ensembleRows(s: SynodServer): Array<[string, string | number]> {
     ['synod_raft_applied_index', d.applied],
     ['synod_raft_last_index', d.lastIndex],
     ['synod_leader_id', d.lead],
+    ['synod_peer_messages_sent', e.transportStats.sent],
+    ['synod_peer_messages_received', e.transportStats.received],
+    ['synod_peer_messages_dropped', e.transportStats.dropped],
+    ['synod_peer_socket_writes', e.transportStats.flushes],
   ];
   const progress = e.peer.node.progress();
   if (progress) {

@@ -329,7 +329,10 @@ export class SynodServer {
     this.perIp.set(ip, count + 1);
     const conn = new Connection(this.nextConnId++, sock, ip, sock.remotePort ?? 0, Date.now());
     this.connections.set(conn.id, conn);
-    sock.on('data', (data: Buffer) => this.onData(conn, data));
+    const e = this.ensemble;
+    // The writes of one read go to the leader, or into its log, together.
+    if (e) sock.on('data', (data: Buffer) => e.peer.batch(() => this.onData(conn, data)));
+    else sock.on('data', (data: Buffer) => this.onData(conn, data));
     sock.on('error', () => {});
     sock.on('close', () => this.onClose(conn));
   }

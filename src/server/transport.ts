@@ -24,6 +24,8 @@ export interface TransportOptions {
   onMessage: (from: number, payload: Buffer) => void;
   onPeerDown?: (id: number) => void;
   onPeerUp?: (id: number) => void;
+  /** Runs the delivery of one read's messages, so the receiver can treat them as one burst. */
+  batch?: (run: () => void) => void;
   log: (msg: string) => void;
 }
 
@@ -33,6 +35,8 @@ class OutLink {
   retryTimer: NodeJS.Timeout | null = null;
   backoff = 50;
   up = false;
+  /** The socket held corked until the next flush, if any. */
+  corked: Socket | null = null;
   constructor(
     readonly id: number,
     public addr: PeerAddress,
@@ -44,7 +48,9 @@ export class PeerTransport {
   private readonly out = new Map<number, OutLink>();
   private readonly inbound = new Set<Socket>();
   private stopped = false;
-  stats = { sent: 0, dropped: 0, received: 0 };
+  private readonly dirty: OutLink[] = [];
+  private flushQueued = false;
+  stats = { sent: 0, dropped: 0, received: 0, flushes: 0 };
 
   constructor(private readonly opts: TransportOptions) {}
 
@@ -101,13 +107,34 @@ export class PeerTransport {
     }
     const head = Buffer.allocUnsafe(4);
     head.writeInt32BE(payload.length);
-    link.socket.cork();
+    // Everything sent to a peer until the event loop's check phase leaves in
+    // one write: the messages that every socket read in this poll phase gave
+    // rise to, not one system call per read.
+    if (link.corked !== link.socket) {
+      link.socket.cork();
+      link.corked = link.socket;
+      this.dirty.push(link);
+      if (!this.flushQueued) {
+        this.flushQueued = true;
+        setImmediate(this.flush);
+      }
+    }
     link.socket.write(head);
     link.socket.write(payload);
-    process.nextTick(() => link.socket?.uncork());
     this.stats.sent++;
     return true;
   }
+
+  private readonly flush = (): void => {
+    this.flushQueued = false;
+    for (const link of this.dirty) {
+      const s = link.corked;
+      link.corked = null;
+      s?.uncork();
+    }
+    this.stats.flushes += this.dirty.length;
+    this.dirty.length = 0;
+  };
 
   private dial(link: OutLink): void {
     if (this.stopped || link.connecting || link.socket) return;
@@ -180,6 +207,7 @@ export class PeerTransport {
         from = buf.readInt32BE(8);
         off = 12;
       }
+      const payloads: Buffer[] = [];
       while (buf.length - off >= 4) {
         const len = buf.readInt32BE(off);
         if (len < 0 || len > MAX_FRAME) {
@@ -188,18 +216,12 @@ export class PeerTransport {
           return;
         }
         if (buf.length - off - 4 < len) break;
-        const payload = buf.subarray(off + 4, off + 4 + len);
+        payloads.push(buf.subarray(off + 4, off + 4 + len));
         off += 4 + len;
-        this.stats.received++;
-        try {
-          this.opts.onMessage(from, payload);
-        } catch (err) {
-          this.opts.log(
-            `peer ${from}: dropping connection after a bad message: ${(err as Error).stack ?? String(err)}`,
-          );
-          s.destroy();
-          return;
-        }
+      }
+      if (payloads.length > 0 && !this.deliver(from, payloads)) {
+        s.destroy();
+        return;
       }
       buf = buf.subarray(off);
       chunks = buf.length > 0 ? [buf] : [];
@@ -207,6 +229,24 @@ export class PeerTransport {
     });
     s.on('error', () => {});
     s.once('close', () => this.inbound.delete(s));
+  }
+
+  /** Hands one read's messages over together; false when one was bad and the link should close. */
+  private deliver(from: number, payloads: readonly Buffer[]): boolean {
+    const run = (): void => {
+      for (const p of payloads) {
+        this.stats.received++;
+        this.opts.onMessage(from, p);
+      }
+    };
+    try {
+      if (this.opts.batch) this.opts.batch(run);
+      else run();
+      return true;
+    } catch (err) {
+      this.opts.log(`peer ${from}: dropping connection after a bad message: ${(err as Error).stack ?? String(err)}`);
+      return false;
+    }
   }
 
   async stop(): Promise<void> {

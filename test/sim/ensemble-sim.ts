@@ -158,6 +158,8 @@ export interface EnsembleSimParams {
   clientTimeout: number;
   /** Encode every peer message to bytes and decode it on arrival (covers the codec). */
   wire: boolean;
+  /** Deliver the events of one instant as a burst (QuorumPeer.batch), as a socket read does. */
+  burst: boolean;
   /** Time units the heal-and-settle phase may take. */
   settleTime: number;
   /** Model steps the linearizability checker may take per path. */
@@ -206,6 +208,7 @@ export function drawEnsembleParams(
     moveRate: r.pick([0.02, 0.1, 0.3]),
     clientTimeout: electionTick * 4 * tickPeriod * 2,
     wire: r.chance(0.5),
+    burst: r.chance(0.5),
     settleTime: 400 * tickPeriod,
     checkBudget: 2_000_000,
     ...overrides,
@@ -648,13 +651,37 @@ export class EnsembleSim {
     this.queue.push({ at, seq: this.eventSeq++, run });
   }
 
-  /** Runs every event due by now, checking the invariants after each. */
+  /**
+   * Runs every event due by now, checking the invariants after each. With
+   * `burst`, the events of one instant run inside every peer's batch(), as
+   * the messages of one socket read do in a real server.
+   */
   private drain(): void {
-    for (let budget = 200_000; ; budget--) {
-      if (budget === 0) this.fail('more than 200000 events at one instant: a livelock');
-      const ev = this.queue.popDue(this.now);
-      if (ev === undefined) return;
-      this.guard('event', ev.run);
+    let budget = 200_000;
+    for (;;) {
+      const due: (() => void)[] = [];
+      for (let ev = this.queue.popDue(this.now); ev !== undefined; ev = this.queue.popDue(this.now)) {
+        due.push(ev.run);
+        if (!this.params.burst) break;
+      }
+      if (due.length === 0) return;
+      budget -= due.length;
+      if (budget <= 0) this.fail('more than 200000 events at one instant: a livelock');
+      let run = (): void => {
+        for (const f of due) {
+          this.guard('event', f);
+          this.guard('check', () => this.checkServers());
+        }
+      };
+      if (due.length > 1) {
+        for (const s of this.servers.values()) {
+          const peer = s.peer;
+          if (peer === null) continue;
+          const inner = run;
+          run = () => peer.batch(inner);
+        }
+      }
+      this.guard('burst', run);
       this.guard('check', () => this.checkServers());
     }
   }

@@ -90,6 +90,12 @@ export interface SimParams {
   maxTickSkew: number;
   /** Steps after healing within which a fresh proposal must commit. */
   livenessSteps: number;
+  /**
+   * The shell applies committed entries as soon as a Ready hands them out
+   * and, while a write is pending, takes the core's interim work (as
+   * src/ensemble/peer.ts does); otherwise it applies after each write.
+   */
+  interim: boolean;
   canary?: Canary;
 }
 
@@ -125,6 +131,7 @@ export function drawParams(seed: number, steps: number, overrides: Partial<SimPa
     compactRate: r.pick([0, 0.01, 0.05]),
     maxTickSkew: r.pick([0, 0.1, 0.3]),
     livenessSteps: 50 * electionTick,
+    interim: r.chance(0.5),
     ...overrides,
   };
 }
@@ -149,6 +156,8 @@ interface PendingWrite {
   ready: Ready;
   records: DiskRecord[];
   sent: boolean;
+  /** Committed entries applied when the Ready was taken (params.interim). */
+  applied: boolean;
 }
 
 class SimNode {
@@ -166,6 +175,8 @@ class SimNode {
   stopped = false;
   /** Commit index when this incarnation started: entries up to it are replayed, not news. */
   startCommit = 0;
+  /** Its removal was applied ahead of a pending write; it stops once that write is done. */
+  removedEarly = false;
 
   constructor(
     readonly id: number,
@@ -404,30 +415,50 @@ export class Simulator {
       this.log(() => `crash ${n.id}`);
     }
     n.raft = undefined;
+    n.removedEarly = false;
     this.stats.crashes++;
   }
 
   private processReady(n: SimNode): void {
     for (let round = 0; round < 16; round++) {
       const raft = n.raft;
-      if (raft === undefined || n.pending !== undefined || !raft.hasReady()) return;
+      if (raft === undefined) return;
+      if (n.pending !== undefined) {
+        if (!this.params.interim || !raft.hasInterimReady()) return;
+        const ir = this.guard(`interim ready on ${n.id}`, () => raft.interimReady());
+        this.sendAll(n, ir.messages);
+        this.applyCommitted(n, ir.committedEntries, ir.readStates);
+        this.checkNode(n);
+        continue;
+      }
+      if (!raft.hasReady()) return;
       const rd = raft.ready();
       this.checkReady(n, rd);
       const records: DiskRecord[] = [];
       if (rd.snapshot !== undefined) records.push({ kind: 'snapshot', snapshot: rd.snapshot });
       for (const entry of rd.entries) records.push({ kind: 'entry', entry });
       if (rd.hardState !== undefined) records.push({ kind: 'hardState', hardState: rd.hardState });
-      const write: PendingWrite = { ready: rd, records, sent: false };
+      const write: PendingWrite = { ready: rd, records, sent: false, applied: false };
       if (this.params.canary === 'ack-before-persist') {
         this.sendAll(n, rd.messages);
         write.sent = true;
       }
+      if (this.params.interim) {
+        if (rd.snapshot !== undefined) this.restoreSm(n, rd.snapshot);
+        this.applyCommitted(n, rd.committedEntries, rd.readStates);
+        write.applied = true;
+      }
       if (records.length > 0 && this.rng.chance(this.params.unsyncedRate)) {
         n.pending = write;
-        return;
+        continue;
       }
       this.finishReady(n, write);
     }
+  }
+
+  private applyCommitted(n: SimNode, entries: readonly Entry[], readStates: readonly ReadState[]): void {
+    for (const e of entries) if (this.applyEntry(n, e)) n.removedEarly = true;
+    for (const rs of readStates) this.checkReadState(n, rs);
   }
 
   /** fsync, then send, apply and advance. */
@@ -437,10 +468,12 @@ export class Simulator {
     const rd = write.ready;
     this.writeRecords(n, write.records);
     if (!write.sent) this.sendAll(n, rd.messages);
-    if (rd.snapshot !== undefined) this.restoreSm(n, rd.snapshot);
-    let removed = false;
-    for (const e of rd.committedEntries) removed = this.applyEntry(n, e) || removed;
-    for (const rs of rd.readStates) this.checkReadState(n, rs);
+    if (!write.applied) {
+      if (rd.snapshot !== undefined) this.restoreSm(n, rd.snapshot);
+      this.applyCommitted(n, rd.committedEntries, rd.readStates);
+    }
+    const removed = n.removedEarly;
+    n.removedEarly = false;
     this.guard(`advance on ${n.id}`, () => raft.advance());
     this.checkNode(n);
     if (removed) {

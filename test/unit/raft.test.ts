@@ -2,7 +2,7 @@ import assert from 'node:assert/strict';
 import { describe, test } from 'node:test';
 
 import { MemoryStorage, RaftInvariantError, RaftNode, type Message } from '../../src/raft/index.js';
-import { TestCluster, craftedStorage, enc, entriesWithTerms, mulberry32 } from '../sim/raft-cluster.js';
+import { TestCluster, craftedStorage, dec, enc, entriesWithTerms, mulberry32 } from '../sim/raft-cluster.js';
 
 const CONF3 = { voters: [1, 2, 3], learners: [] };
 const CONF5 = { voters: [1, 2, 3, 4, 5], learners: [] };
@@ -257,6 +257,95 @@ describe('raft: commit rules', () => {
     assert.equal(rd2.committedEntries.length, 1);
     assert.equal(rd2.hardState?.commit, 3);
     c.node(1).advance();
+  });
+});
+
+describe('raft: interim work while a write is in flight', () => {
+  test('a follower applies a commit learned during its write, and acknowledges only after the next write', () => {
+    const c = new TestCluster([1, 2, 3]);
+    c.campaign(1);
+    c.propose(1, 'a');
+    c.stabilize();
+    // Follower 2 starts writing 'b' and stalls there.
+    c.node(1).propose(enc('b'));
+    const appB = c.take((m) => m.type === 'MsgApp' && m.to === 2);
+    for (const m of appB) c.deliver(m);
+    const n2 = c.node(2);
+    const rdB = n2.ready();
+    assert.equal(rdB.entries.length, 1);
+    assert.equal(n2.hasInterimReady(), false, 'nothing to do yet');
+    // Meanwhile 1 and 3 commit 'b', and 1 tells 2 with an empty append.
+    const toTwo: Message[] = [];
+    c.stabilize((m) => {
+      if (m.to === 2) toTwo.push(m);
+      return m.to === 2 || m.from === 2 ? undefined : m;
+    });
+    const leaderCommit = c.node(1).status().commit;
+    assert.equal(leaderCommit, rdB.entries[0]!.index);
+    assert.ok(toTwo.some((m) => m.type === 'MsgApp' && m.commit === leaderCommit));
+    for (const m of toTwo) c.deliver(m);
+    assert.ok(n2.hasInterimReady());
+    const ir = n2.interimReady();
+    assert.ok(ir.committedEntries.length >= 1, 'the commit is applied without waiting for the write');
+    assert.equal(ir.committedEntries[0]!.index, rdB.entries[0]!.index);
+    assert.ok(ir.committedEntries.every((e) => e.index <= leaderCommit));
+    assert.ok(
+      ir.messages.every((m) => m.type !== 'MsgAppResp' && m.type !== 'MsgVoteResp'),
+      'no acknowledgement before the write that backs it',
+    );
+    assert.equal(n2.status().applied, ir.committedEntries[ir.committedEntries.length - 1]!.index);
+    assert.equal(n2.hasInterimReady(), false);
+    // The write finishes; the next Ready neither repeats those entries nor
+    // loses the acknowledgements that waited.
+    c.peer(2).storage.append(rdB.entries);
+    n2.advance();
+    const rd2 = n2.ready();
+    assert.ok(rd2.committedEntries.every((e) => e.index > ir.committedEntries[ir.committedEntries.length - 1]!.index));
+    assert.ok(rd2.messages.some((m) => m.type === 'MsgAppResp'));
+    c.peer(2).storage.append(rd2.entries);
+    n2.advance();
+  });
+
+  test("a leader's appends go out during its own write; its log counts only once written", () => {
+    const c = new TestCluster([1, 2, 3]);
+    c.campaign(1);
+    c.stabilize();
+    const n1 = c.node(1);
+    n1.propose(enc('x'));
+    const rd = n1.ready();
+    assert.equal(rd.entries.length, 1);
+    n1.propose(enc('y'));
+    assert.ok(n1.hasInterimReady());
+    const ir = n1.interimReady();
+    const apps = ir.messages.filter((m) => m.type === 'MsgApp');
+    assert.equal(apps.length, 2, 'y goes to both followers while x is being written');
+    assert.throws(() => n1.ready(), RaftInvariantError);
+    // A quorum of followers commits x and y before the leader's write is done.
+    for (const m of [...rd.messages, ...apps]) c.deliver(m);
+    c.processReady(2);
+    c.processReady(3);
+    for (const m of c.queue.splice(0)) if (m.to === 1) c.deliver(m);
+    const ir2 = n1.interimReady();
+    assert.deepEqual(
+      ir2.committedEntries.map((e) => dec(e.data)),
+      ['x', 'y'],
+    );
+    c.peer(1).storage.append(rd.entries);
+    n1.advance();
+    const rd2 = n1.ready();
+    assert.deepEqual(
+      rd2.entries.map((e) => dec(e.data)),
+      ['y'],
+    );
+    assert.equal(rd2.committedEntries.length, 0, 'already handed out');
+    n1.advance();
+  });
+
+  test('interimReady() without an outstanding Ready throws', () => {
+    const c = new TestCluster([1]);
+    c.campaign(1);
+    assert.equal(c.node(1).hasInterimReady(), false);
+    assert.throws(() => c.node(1).interimReady(), RaftInvariantError);
   });
 });
 
