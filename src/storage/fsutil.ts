@@ -1,6 +1,7 @@
 // File helpers shared by the WAL and the snapshot store.
 import type { FileHandle } from 'node:fs/promises';
 import * as fsp from 'node:fs/promises';
+import { writeSync } from 'node:fs';
 
 /** Makes creations, renames and unlinks inside `dir` durable. */
 export async function fsyncDir(dir: string): Promise<void> {
@@ -19,6 +20,16 @@ export async function writeFully(fh: FileHandle, buf: Uint8Array, position: numb
     const { bytesWritten } = await fh.write(buf, done, buf.length - done, position + done);
     if (bytesWritten <= 0) throw new Error(`short write at ${position + done}`);
     done += bytesWritten;
+  }
+}
+
+/** writeFully with blocking calls, for the WAL's inline flushes. */
+export function writeFullySync(fd: number, buf: Uint8Array, position: number): void {
+  let done = 0;
+  while (done < buf.length) {
+    const n = writeSync(fd, buf, done, buf.length - done, position + done);
+    if (n <= 0) throw new Error(`short write at ${position + done}`);
+    done += n;
   }
 }
 

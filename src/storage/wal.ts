@@ -19,10 +19,12 @@
 // resurrect entries Raft has already overwritten.
 import type { FileHandle } from 'node:fs/promises';
 import * as fsp from 'node:fs/promises';
+import { fdatasyncSync } from 'node:fs';
+import { performance } from 'node:perf_hooks';
 import * as path from 'node:path';
 import { crc32 } from 'node:zlib';
 
-import { fsyncDir, getU64, hex16, putU64, writeFully } from './fsutil.js';
+import { fsyncDir, getU64, hex16, putU64, writeFully, writeFullySync } from './fsutil.js';
 
 export interface LogEntry {
   index: number;
@@ -41,6 +43,15 @@ export interface WalOptions {
    * a restart from scanning the log's whole history. Reading them is refused.
    */
   trustBefore?: number;
+  /**
+   * Write and fdatasync a batch on the event loop itself, not the thread
+   * pool, while fdatasync has recently taken less than this many ms (default
+   * 1; 0 never). Handing a small write to a pool thread and back costs more
+   * CPU and latency than a fast disk's fdatasync (docs/benchmarks.md has the
+   * figures); a slow disk would stall the event loop, so the log measures
+   * every fdatasync and goes back to the pool when they slow down.
+   */
+  inlineSyncBelowMs?: number;
 }
 
 /** The log cannot be trusted; the server must refuse to start. */
@@ -92,6 +103,10 @@ export interface WalStats {
   fsyncs: number;
   bytesWritten: number;
   entriesWritten: number;
+  /** Batches written and synced on the event loop (see WalOptions.inlineSyncBelowMs). */
+  inlineFlushes: number;
+  /** Moving average of fdatasync's duration, in ms. */
+  syncMs: number;
 }
 
 type PendingOp = { kind: 'append'; entries: LogEntry[] } | { kind: 'truncate'; index: number };
@@ -285,13 +300,24 @@ export class WriteAheadLog {
   private runningFlush: Promise<void> | null = null;
   private failure: Error | null = null;
   private closed = false;
-  private readonly counters: WalStats = { flushes: 0, fsyncs: 0, bytesWritten: 0, entriesWritten: 0 };
+  private readonly counters: WalStats = {
+    flushes: 0,
+    fsyncs: 0,
+    bytesWritten: 0,
+    entriesWritten: 0,
+    inlineFlushes: 0,
+    syncMs: 0,
+  };
+  private readonly inlineBelowMs: number;
+  /** The batch being flushed is written and synced with blocking calls. */
+  private inline = false;
 
   private constructor(dir: string, opts: WalOptions) {
     this.dir = dir;
     this.forceSync = opts.forceSync;
     this.segmentBytes = opts.segmentBytes ?? DEFAULT_SEGMENT_BYTES;
     this.trustBefore = opts.trustBefore ?? 0;
+    this.inlineBelowMs = opts.inlineSyncBelowMs ?? 1;
     if (!(this.segmentBytes >= SEGMENT_HEADER_BYTES + RECORD_HEADER_BYTES)) {
       throw new RangeError(`segmentBytes too small: ${this.segmentBytes}`);
     }
@@ -571,6 +597,13 @@ export class WriteAheadLog {
     const ops = this.pending;
     this.pending = [];
     this.inflight = ops;
+    // Only the common batch goes inline: appends that fit the active segment.
+    this.inline =
+      this.forceSync &&
+      this.counters.syncMs < this.inlineBelowMs &&
+      ops.every((op) => op.kind === 'append') &&
+      this.fitsActive(ops);
+    if (this.inline) this.counters.inlineFlushes++;
     try {
       if (this.failure) throw this.failure;
       for (const op of ops) {
@@ -592,9 +625,21 @@ export class WriteAheadLog {
       }
       throw this.failure;
     } finally {
+      this.inline = false;
       this.inflight = [];
       this.runningFlush = null;
     }
+  }
+
+  private fitsActive(ops: readonly PendingOp[]): boolean {
+    const seg = this.segments[this.segments.length - 1];
+    if (seg === undefined || this.active === null) return false;
+    let bytes = 0;
+    for (const op of ops) {
+      if (op.kind !== 'append') return false;
+      for (const e of op.entries) bytes += RECORD_HEADER_BYTES + e.data.length;
+    }
+    return seg.size + bytes <= this.segmentBytes;
   }
 
   private async writeEntries(entries: LogEntry[]): Promise<void> {
@@ -610,7 +655,8 @@ export class WriteAheadLog {
       let j = i + 1;
       while (j < entries.length && seg.size + (ends[j]! - start) <= this.segmentBytes) j++;
       const end = ends[j - 1]!;
-      await writeFully(this.active!, buf.subarray(start, end), seg.size);
+      if (this.inline) writeFullySync(this.active!.fd, buf.subarray(start, end), seg.size);
+      else await writeFully(this.active!, buf.subarray(start, end), seg.size);
       this.activeDirty = true;
       this.counters.bytesWritten += end - start;
       this.counters.entriesWritten += j - i;
@@ -623,7 +669,11 @@ export class WriteAheadLog {
   }
 
   private async datasync(fh: FileHandle): Promise<void> {
-    await fh.datasync();
+    const start = performance.now();
+    if (this.inline) fdatasyncSync(fh.fd);
+    else await fh.datasync();
+    const ms = performance.now() - start;
+    this.counters.syncMs = this.counters.fsyncs === 0 ? ms : 0.8 * this.counters.syncMs + 0.2 * ms;
     this.counters.fsyncs++;
   }
 

@@ -4,7 +4,14 @@ import * as os from 'node:os';
 import * as path from 'node:path';
 import { after, describe, test } from 'node:test';
 
-import { CorruptLogError, SnapshotStore, WriteAheadLog, segmentName, type LogEntry } from '../../src/storage/index.js';
+import {
+  CorruptLogError,
+  SnapshotStore,
+  WriteAheadLog,
+  segmentName,
+  type LogEntry,
+  type WalOptions,
+} from '../../src/storage/index.js';
 
 const roots: string[] = [];
 after(() => {
@@ -390,9 +397,28 @@ describe('WriteAheadLog', () => {
 });
 
 describe('WriteAheadLog against a model', () => {
-  test('random appends, syncs, truncations, purges and reopens agree with an array', async () => {
+  const modes = [
+    { name: 'forceSync=no', opts: { forceSync: false, segmentBytes: 512 }, inline: false },
+    {
+      name: 'fdatasync on the event loop',
+      opts: { forceSync: true, segmentBytes: 512, inlineSyncBelowMs: Infinity },
+      inline: true,
+    },
+    {
+      name: 'fdatasync on the thread pool',
+      opts: { forceSync: true, segmentBytes: 512, inlineSyncBelowMs: 0 },
+      inline: false,
+    },
+  ];
+  for (const mode of modes) {
+    test(`random appends, syncs, truncations, purges and reopens agree with an array (${mode.name})`, async () => {
+      await modelRun(mode.opts, mode.inline);
+    });
+  }
+
+  async function modelRun(opts: WalOptions, inline: boolean): Promise<void> {
     const dir = tempDir();
-    const opts = { forceSync: false, segmentBytes: 512 };
+    let inlineFlushes = 0;
     let seed = 12345;
     const rand = (n: number): number => {
       seed = (Math.imul(seed, 1103515245) + 12345) >>> 0;
@@ -424,6 +450,7 @@ describe('WriteAheadLog against a model', () => {
       } else if (op < 80) {
         await Promise.all(inFlight);
         inFlight = [];
+        inlineFlushes += wal.stats.inlineFlushes;
         await wal.close();
         wal = await WriteAheadLog.open(dir, opts);
       } else if (op < 90) {
@@ -437,12 +464,16 @@ describe('WriteAheadLog against a model', () => {
       assert.equal(wal.lastTerm, model.length ? model.at(-1)!.term : 0, `step ${step}`);
     }
     await Promise.all(inFlight);
+    inlineFlushes += wal.stats.inlineFlushes;
     await wal.close();
     wal = await WriteAheadLog.open(dir, opts);
     assertEntries(await readAll(wal), model);
     for (const e of model) assert.equal(wal.termAt(e.index), e.term);
+    inlineFlushes += wal.stats.inlineFlushes;
     await wal.close();
-  });
+    if (inline) assert.ok(inlineFlushes > 0, 'no batch was written inline');
+    else assert.equal(inlineFlushes, 0);
+  }
 });
 
 describe('SnapshotStore', () => {
