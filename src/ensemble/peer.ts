@@ -459,14 +459,24 @@ export class QuorumPeer {
    * reach the disk and the followers as one Ready and one append each.
    */
   batch<T>(fn: () => T): T {
-    this.batchDepth++;
+    this.hold();
     try {
       return fn();
     } finally {
-      if (--this.batchDepth === 0 && this.pumpOwed) {
-        this.pumpOwed = false;
-        this.pump();
-      }
+      this.release();
+    }
+  }
+
+  /** batch() in two halves, for a shell that holds the work until the end of its event-loop turn. */
+  hold(): void {
+    this.batchDepth++;
+  }
+
+  release(): void {
+    if (this.batchDepth === 0) return;
+    if (--this.batchDepth === 0 && this.pumpOwed) {
+      this.pumpOwed = false;
+      this.pump();
     }
   }
 

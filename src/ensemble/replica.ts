@@ -61,6 +61,7 @@ export class RaftReplica {
   private readonly assemblies = new Map<number, Assembly>();
   private closed = false;
   private fatal = false;
+  private held = false;
   onApply: Applied = () => {};
   onFatal: (err: Error) => void = () => {};
   onLeaderChange: (lead: number, role: Role, term: number) => void = () => {};
@@ -86,8 +87,28 @@ export class RaftReplica {
       onMessage: (from, payload) => this.onMessage(from, payload),
       onPeerDown: (id) => this.peer.peerUnreachable(id),
       onPeerUp: (id) => this.peer.peerReachable(id),
-      batch: (run) => this.peer.batch(run),
+      batch: (run) => {
+        this.holdForTurn();
+        run();
+      },
       log: opts.log,
+    });
+  }
+
+  /**
+   * Holds the peer's Raft work until the end of this event-loop turn (the
+   * check phase), so that everything the turn's socket reads brought in,
+   * from clients and from peers, goes into one Ready: one WAL write and
+   * fdatasync, one append per follower. The peer transport flushes in the
+   * same phase, after this.
+   */
+  holdForTurn(): void {
+    if (this.held || this.closed) return;
+    this.held = true;
+    this.peer.hold();
+    setImmediate(() => {
+      this.held = false;
+      this.peer.release();
     });
   }
 

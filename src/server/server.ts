@@ -330,9 +330,15 @@ export class SynodServer {
     const conn = new Connection(this.nextConnId++, sock, ip, sock.remotePort ?? 0, Date.now());
     this.connections.set(conn.id, conn);
     const e = this.ensemble;
-    // The writes of one read go to the leader, or into its log, together.
-    if (e) sock.on('data', (data: Buffer) => e.peer.batch(() => this.onData(conn, data)));
-    else sock.on('data', (data: Buffer) => this.onData(conn, data));
+    // The writes of one event-loop turn go to the leader, or into its log, together.
+    if (e) {
+      sock.on('data', (data: Buffer) => {
+        e.holdForTurn();
+        this.onData(conn, data);
+      });
+    } else {
+      sock.on('data', (data: Buffer) => this.onData(conn, data));
+    }
     sock.on('error', () => {});
     sock.on('close', () => this.onClose(conn));
   }
