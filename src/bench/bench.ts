@@ -47,6 +47,8 @@ export interface BenchResult {
   };
   servers: { pid: number; cpuPercentOfCore: number | null }[];
   machineBusyPercent: number | null;
+  /** Of machineBusyPercent, the share the hypervisor stole (a noisy host; included in otherCpuPercentOfCore). */
+  machineStealPercent: number | null;
   /**
    * CPU the machine spent on neither the generator nor the --server-pid processes,
    * in % of one core: other programs competing with the measurement (or the kernel).
@@ -353,6 +355,7 @@ function assemble(
       cpuPercentOfCore: p.percent,
     })),
     machineBusyPercent: cpu?.machineBusyPercent ?? null,
+    machineStealPercent: cpu?.machineStealPercent ?? null,
     otherCpuPercentOfCore:
       cpu?.machineBusyPercent != null && cpu.pids.every((p) => p.percent !== null)
         ? Math.max(0, cpu.machineBusyPercent * cores - selfPct - cpu.pids.reduce((a, p) => a + p.percent!, 0))
@@ -435,7 +438,11 @@ export function formatResult(r: BenchResult): string {
   if (r.machineBusyPercent !== null) {
     const other =
       r.otherCpuPercentOfCore === null ? '' : `; other processes ${r.otherCpuPercentOfCore.toFixed(0)}% of one core`;
-    lines.push(`  machine: CPUs ${r.machineBusyPercent.toFixed(0)}% busy${other}`);
+    const steal =
+      r.machineStealPercent !== null && r.machineStealPercent >= 0.5
+        ? ` (of which ${r.machineStealPercent.toFixed(0)}% stolen by the host)`
+        : '';
+    lines.push(`  machine: CPUs ${r.machineBusyPercent.toFixed(0)}% busy${steal}${other}`);
   }
   for (const n of r.notes.slice(0, 10)) lines.push(`  note: ${n}`);
   if (r.notes.length > 10) lines.push(`  note: ... ${r.notes.length - 10} more in the JSON`);

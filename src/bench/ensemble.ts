@@ -565,6 +565,10 @@ function describeRun(r: PerfRun): string {
     `${res.opsPerSec.toFixed(0).padStart(7)} ops/s  p50 ${formatUs(res.latencyUs.p50)}  p99 ${formatUs(res.latencyUs.p99)}` +
     `  errors ${res.errorCount}  servers CPU ${f(r.serverCpu)}  generator ${res.generator.cpuPercentOfCore.toFixed(0)}%` +
     `  idle ensemble ${r.idleEnsembleCpu.toFixed(0)}%  other ${f(r.foreignCpu)}` +
+    // Steal is part of "other": the host ran someone else while we waited.
+    (res.machineStealPercent !== null && res.machineStealPercent >= 0.5
+      ? ` (host steal ${(res.machineStealPercent * (res.generator.cores ?? 1)).toFixed(0)}%)`
+      : '') +
     (res.warnings.length > 0 ? `\n      ${res.warnings.join('\n      ')}` : '')
   );
 }

@@ -21,6 +21,8 @@ export function processCpuSeconds(pid: number): number | null {
 export interface MachineCpu {
   busy: number;
   total: number;
+  /** Time the hypervisor ran something else while this machine wanted a CPU (counted in busy). */
+  steal: number;
 }
 
 /** Jiffies the machine has spent busy and in total (first line of /proc/stat). */
@@ -31,7 +33,7 @@ export function machineCpu(): MachineCpu | null {
     // user nice system idle iowait irq softirq steal (guest time is already in user)
     const idle = (v[3] ?? 0) + (v[4] ?? 0);
     const total = v.slice(0, 8).reduce((a, b) => a + b, 0);
-    return { busy: total - idle, total };
+    return { busy: total - idle, total, steal: v[7] ?? 0 };
   } catch {
     return null;
   }
@@ -89,6 +91,7 @@ export class CpuWindow {
     selfPercent: number;
     pids: { pid: number; percent: number | null }[];
     machineBusyPercent: number | null;
+    machineStealPercent: number | null;
   } {
     const wallS = (performance.now() - this.t0) / 1000;
     const self = process.cpuUsage(this.self0 ?? undefined);
@@ -102,6 +105,8 @@ export class CpuWindow {
     const m0 = this.machine0;
     const machineBusyPercent =
       m0 && m1 && m1.total > m0.total ? ((m1.busy - m0.busy) / (m1.total - m0.total)) * 100 : null;
-    return { wallS, selfPercent, pids, machineBusyPercent };
+    const machineStealPercent =
+      m0 && m1 && m1.total > m0.total ? ((m1.steal - m0.steal) / (m1.total - m0.total)) * 100 : null;
+    return { wallS, selfPercent, pids, machineBusyPercent, machineStealPercent };
   }
 }

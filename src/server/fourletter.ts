@@ -169,6 +169,7 @@ const COMMANDS: Record<string, (s: SynodServer) => string> = {
       totalLatency: 0,
       count: 0,
     });
+    s.loopDelay.reset();
     return 'Server stats reset.\n';
   },
   conf: (s) => {
@@ -249,6 +250,9 @@ const COMMANDS: Record<string, (s: SynodServer) => string> = {
     return out;
   },
   mntr: (s) => {
+    // The histogram reports NaN/huge values before its first sample.
+    const loopMs = (ns: number): number =>
+      Number.isFinite(ns) && s.loopDelay.count > 0 ? Math.round(ns / 1e4) / 100 : 0;
     const st = s.stats;
     const mem = process.memoryUsage();
     let ephemerals = 0;
@@ -278,6 +282,9 @@ const COMMANDS: Record<string, (s: SynodServer) => string> = {
       ...ensembleRows(s),
       ['synod_rss_bytes', mem.rss],
       ['synod_heap_used_bytes', mem.heapUsed],
+      ['synod_event_loop_delay_p50_ms', loopMs(s.loopDelay.percentile(50))],
+      ['synod_event_loop_delay_p99_ms', loopMs(s.loopDelay.percentile(99))],
+      ['synod_event_loop_delay_max_ms', loopMs(s.loopDelay.max)],
     ];
     return rows.map(([k, v]) => `${k}\t${v}\n`).join('');
   },

@@ -3,6 +3,7 @@
 // the applied tree.
 import { createHash, randomBytes } from 'node:crypto';
 import { createServer, type Server, type Socket } from 'node:net';
+import { monitorEventLoopDelay, type IntervalHistogram } from 'node:perf_hooks';
 import { JuteReader, JuteWriter, DecodeError } from '../jute/buffer.js';
 import { Err, EventType, KeeperState, OpCode, Xid } from '../jute/constants.js';
 import {
@@ -108,6 +109,8 @@ export class SynodServer {
   private timers: NodeJS.Timeout[] = [];
   private readonly w = new JuteWriter(4096);
   readonly stats: ServerStats;
+  /** How late the event loop ran timers (ns): every request waits behind the longest turn. */
+  readonly loopDelay: IntervalHistogram = monitorEventLoopDelay({ resolution: 10 });
   private stopping = false;
   port = 0;
 
@@ -119,6 +122,7 @@ export class SynodServer {
       dataDir: config.dataDir,
       dataLogDir: config.dataLogDir,
       forceSync: config.forceSync,
+      walInlineSyncMs: config.walInlineSyncMs,
       snapCount: config.snapCount,
       snapRetainCount: config.autopurgeSnapRetainCount,
       state: {
@@ -161,6 +165,7 @@ export class SynodServer {
   }
 
   async start(): Promise<void> {
+    this.loopDelay.enable();
     const { snapshotIndex, replayed } = await this.replica.open();
     this.log(
       `recovered: snapshot index ${snapshotIndex}, ${replayed} log entries replayed, ${this.sm.tree.size} znodes, ${this.sm.sessions.size} sessions, zxid 0x${this.sm.lastZxid.toString(16)}`,
@@ -307,6 +312,7 @@ export class SynodServer {
 
   async stop(): Promise<void> {
     this.stopping = true;
+    this.loopDelay.disable();
     if (this.leaderlessTimer) clearTimeout(this.leaderlessTimer);
     for (const t of this.timers) clearInterval(t);
     this.timers = [];

@@ -369,3 +369,25 @@ test('requests owed to a client that vanished are not counted as outstanding aft
   }
   assert.equal(n, 0);
 });
+
+test('mntr reports how late the event loop ran, and srst resets it', async () => {
+  const field = (text: string, key: string): number => {
+    const m = new RegExp(`^${key}\\t(\\S+)$`, 'm').exec(text);
+    assert.ok(m, `${key} missing from mntr`);
+    return Number(m[1]);
+  };
+  // A stopped process runs no timers: to its event loop, the pause is one
+  // long turn.
+  server.sigstop();
+  await new Promise((r) => setTimeout(r, 150));
+  server.sigcont();
+  await new Promise((r) => setTimeout(r, 50));
+  const before = await fourLetterWord(server.port, 'mntr');
+  const max = field(before, 'synod_event_loop_delay_max_ms');
+  assert.ok(max >= 100, `max delay ${max} ms after a 150 ms pause`);
+  assert.ok(field(before, 'synod_event_loop_delay_p50_ms') <= max);
+  assert.ok(field(before, 'synod_event_loop_delay_p99_ms') <= max);
+  await fourLetterWord(server.port, 'srst');
+  const after = await fourLetterWord(server.port, 'mntr');
+  assert.ok(field(after, 'synod_event_loop_delay_max_ms') < max, 'srst starts the histogram over');
+});

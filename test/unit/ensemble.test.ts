@@ -71,6 +71,14 @@ describe('ensemble configuration', () => {
     assert.throws(() => loadConfig({ configPath: badDial, id: 1 }), /expected synod\.dial/);
   });
 
+  it('reads synod.walInlineSyncMs: 1 by default, 0 for never, nothing negative', () => {
+    assert.equal(loadConfig({ configPath: cfg('w0.cfg', THREE), id: 1 }).config.walInlineSyncMs, 1);
+    const off = cfg('w1.cfg', `${THREE}\nsynod.walInlineSyncMs=0`);
+    assert.equal(loadConfig({ configPath: off, id: 1 }).config.walInlineSyncMs, 0);
+    const bad = cfg('w2.cfg', `${THREE}\nsynod.walInlineSyncMs=-1`);
+    assert.throws(() => loadConfig({ configPath: bad, id: 1 }), /synod\.walInlineSyncMs/);
+  });
+
   it('formats a server line the way it parses', () => {
     const line = 'server.4=10.0.0.4:2888:3888:observer;0.0.0.0:2181';
     const spec = parseServerSpec(4, line.slice('server.4='.length));
