@@ -24,7 +24,7 @@ export interface RaftDiskOptions {
   dataLogDir: string;
   forceSync: boolean;
   walSegmentBytes?: number;
-  walInlineSyncMs?: number;
+  walInlineWriteMs?: number;
   log: (msg: string) => void;
 }
 
@@ -77,7 +77,7 @@ export class RaftDisk {
       forceSync: this.opts.forceSync,
       trustBefore: snapIndex + 1,
       ...(this.opts.walSegmentBytes ? { segmentBytes: this.opts.walSegmentBytes } : {}),
-      ...(this.opts.walInlineSyncMs !== undefined ? { inlineSyncBelowMs: this.opts.walInlineSyncMs } : {}),
+      ...(this.opts.walInlineWriteMs !== undefined ? { inlineWriteBelowMs: this.opts.walInlineWriteMs } : {}),
     });
     const hs = await this.readHardState();
     let bootstrapped = false;

@@ -76,7 +76,7 @@ export class RaftReplica {
       dataLogDir: opts.dataLogDir,
       forceSync: opts.forceSync,
       ...(opts.walSegmentBytes ? { walSegmentBytes: opts.walSegmentBytes } : {}),
-      ...(opts.walInlineSyncMs !== undefined ? { walInlineSyncMs: opts.walInlineSyncMs } : {}),
+      ...(opts.walInlineWriteMs !== undefined ? { walInlineWriteMs: opts.walInlineWriteMs } : {}),
       log: opts.log,
     });
     const me = opts.servers.find((s) => s.id === opts.myId)!;

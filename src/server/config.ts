@@ -107,8 +107,8 @@ export interface ServerConfig {
   electionTimeoutMs: number;
   /** synod.heartbeatMs: the leader's heartbeat interval and the Raft clock's tick. */
   heartbeatMs: number;
-  /** synod.walInlineSyncMs: write and fdatasync small WAL batches on the event loop while fdatasync averages under this (0: never). */
-  walInlineSyncMs: number;
+  /** synod.walInlineWriteMs: write small WAL batches on the event loop (fdatasync stays in the pool) while fdatasync averages under this (0: never). */
+  walInlineWriteMs: number;
   admin: { enableServer: boolean; serverAddress: string; serverPort: number };
   /** znode.container.checkIntervalMs: how often container and TTL nodes are checked for removal. */
   containerCheckIntervalMs: number;
@@ -161,7 +161,7 @@ export function defaultConfig(): ServerConfig {
     dial: new Map(),
     electionTimeoutMs: 1000,
     heartbeatMs: 100,
-    walInlineSyncMs: 1,
+    walInlineWriteMs: 1,
     admin: { enableServer: false, serverAddress: '127.0.0.1', serverPort: 8080 },
     containerCheckIntervalMs: 60000,
     containerMaxPerMinute: 10000,
@@ -572,8 +572,8 @@ const HANDLERS: Record<string, Handler> = {
   'synod.heartbeatMs': (c, s) => {
     s.config.heartbeatMs = parseIntValue(c, { min: 1, unit: 'milliseconds' });
   },
-  'synod.walInlineSyncMs': (c, s) => {
-    s.config.walInlineSyncMs = parseIntValue(c, { min: 0, max: 1000, unit: 'milliseconds, 0 = never' });
+  'synod.walInlineWriteMs': (c, s) => {
+    s.config.walInlineWriteMs = parseIntValue(c, { min: 0, max: 1000, unit: 'milliseconds, 0 = never' });
   },
   'admin.enableServer': (c, s) => {
     s.config.admin.enableServer = parseBool(c);

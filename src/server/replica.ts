@@ -20,8 +20,8 @@ export interface ReplicaOptions {
   log: (msg: string) => void;
   /** WAL segment size; small values let tests see segments roll and purge. */
   walSegmentBytes?: number;
-  /** WalOptions.inlineSyncBelowMs. */
-  walInlineSyncMs?: number;
+  /** WalOptions.inlineWriteBelowMs. */
+  walInlineWriteMs?: number;
 }
 
 interface InFlight {
@@ -69,7 +69,7 @@ export class Replica {
       forceSync: this.opts.forceSync,
       trustBefore: snapshotIndex + 1,
       ...(this.opts.walSegmentBytes ? { segmentBytes: this.opts.walSegmentBytes } : {}),
-      ...(this.opts.walInlineSyncMs !== undefined ? { inlineSyncBelowMs: this.opts.walInlineSyncMs } : {}),
+      ...(this.opts.walInlineWriteMs !== undefined ? { inlineWriteBelowMs: this.opts.walInlineWriteMs } : {}),
     });
     let replayed = 0;
     for await (const le of this.wal.readFrom(snapshotIndex + 1)) {

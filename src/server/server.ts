@@ -122,7 +122,7 @@ export class SynodServer {
       dataDir: config.dataDir,
       dataLogDir: config.dataLogDir,
       forceSync: config.forceSync,
-      walInlineSyncMs: config.walInlineSyncMs,
+      walInlineWriteMs: config.walInlineWriteMs,
       snapCount: config.snapCount,
       snapRetainCount: config.autopurgeSnapRetainCount,
       state: {

@@ -19,7 +19,6 @@
 // resurrect entries Raft has already overwritten.
 import type { FileHandle } from 'node:fs/promises';
 import * as fsp from 'node:fs/promises';
-import { fdatasyncSync } from 'node:fs';
 import { performance } from 'node:perf_hooks';
 import * as path from 'node:path';
 import { crc32 } from 'node:zlib';
@@ -44,14 +43,17 @@ export interface WalOptions {
    */
   trustBefore?: number;
   /**
-   * Write and fdatasync a batch on the event loop itself, not the thread
-   * pool, while fdatasync has recently taken less than this many ms (default
-   * 1; 0 never). Handing a small write to a pool thread and back costs more
-   * CPU and latency than a fast disk's fdatasync (docs/benchmarks.md has the
-   * figures); a slow disk would stall the event loop, so the log measures
-   * every fdatasync and goes back to the pool when they slow down.
+   * Write a batch with a blocking write(2) on the event loop, not through
+   * the thread pool, while fdatasync has recently taken less than this many
+   * ms (default 1; 0 never). The fdatasync itself always goes to the thread
+   * pool. A write into the page cache takes microseconds, and a round trip
+   * to a pool thread costs more than that (docs/architecture.md has the
+   * figures); fdatasync can take tens of ms now and then even on a fast
+   * disk, and blocking the event loop that long stalls every client and
+   * peer. A disk whose fdatasync is slow on average is congested, and then
+   * even writes may block, so the log goes back to the pool for both.
    */
-  inlineSyncBelowMs?: number;
+  inlineWriteBelowMs?: number;
 }
 
 /** The log cannot be trusted; the server must refuse to start. */
@@ -103,7 +105,7 @@ export interface WalStats {
   fsyncs: number;
   bytesWritten: number;
   entriesWritten: number;
-  /** Batches written and synced on the event loop (see WalOptions.inlineSyncBelowMs). */
+  /** Batches written on the event loop (see WalOptions.inlineWriteBelowMs). */
   inlineFlushes: number;
   /** Moving average of fdatasync's duration, in ms. */
   syncMs: number;
@@ -309,7 +311,7 @@ export class WriteAheadLog {
     syncMs: 0,
   };
   private readonly inlineBelowMs: number;
-  /** The batch being flushed is written and synced with blocking calls. */
+  /** The batch being flushed is written with blocking calls. */
   private inline = false;
 
   private constructor(dir: string, opts: WalOptions) {
@@ -317,7 +319,7 @@ export class WriteAheadLog {
     this.forceSync = opts.forceSync;
     this.segmentBytes = opts.segmentBytes ?? DEFAULT_SEGMENT_BYTES;
     this.trustBefore = opts.trustBefore ?? 0;
-    this.inlineBelowMs = opts.inlineSyncBelowMs ?? 1;
+    this.inlineBelowMs = opts.inlineWriteBelowMs ?? 1;
     if (!(this.segmentBytes >= SEGMENT_HEADER_BYTES + RECORD_HEADER_BYTES)) {
       throw new RangeError(`segmentBytes too small: ${this.segmentBytes}`);
     }
@@ -599,10 +601,7 @@ export class WriteAheadLog {
     this.inflight = ops;
     // Only the common batch goes inline: appends that fit the active segment.
     this.inline =
-      this.forceSync &&
-      this.counters.syncMs < this.inlineBelowMs &&
-      ops.every((op) => op.kind === 'append') &&
-      this.fitsActive(ops);
+      this.counters.syncMs < this.inlineBelowMs && ops.every((op) => op.kind === 'append') && this.fitsActive(ops);
     if (this.inline) this.counters.inlineFlushes++;
     try {
       if (this.failure) throw this.failure;
@@ -670,8 +669,7 @@ export class WriteAheadLog {
 
   private async datasync(fh: FileHandle): Promise<void> {
     const start = performance.now();
-    if (this.inline) fdatasyncSync(fh.fd);
-    else await fh.datasync();
+    await fh.datasync();
     const ms = performance.now() - start;
     this.counters.syncMs = this.counters.fsyncs === 0 ? ms : 0.8 * this.counters.syncMs + 0.2 * ms;
     this.counters.fsyncs++;

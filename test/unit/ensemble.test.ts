@@ -71,12 +71,12 @@ describe('ensemble configuration', () => {
     assert.throws(() => loadConfig({ configPath: badDial, id: 1 }), /expected synod\.dial/);
   });
 
-  it('reads synod.walInlineSyncMs: 1 by default, 0 for never, nothing negative', () => {
-    assert.equal(loadConfig({ configPath: cfg('w0.cfg', THREE), id: 1 }).config.walInlineSyncMs, 1);
-    const off = cfg('w1.cfg', `${THREE}\nsynod.walInlineSyncMs=0`);
-    assert.equal(loadConfig({ configPath: off, id: 1 }).config.walInlineSyncMs, 0);
-    const bad = cfg('w2.cfg', `${THREE}\nsynod.walInlineSyncMs=-1`);
-    assert.throws(() => loadConfig({ configPath: bad, id: 1 }), /synod\.walInlineSyncMs/);
+  it('reads synod.walInlineWriteMs: 1 by default, 0 for never, nothing negative', () => {
+    assert.equal(loadConfig({ configPath: cfg('w0.cfg', THREE), id: 1 }).config.walInlineWriteMs, 1);
+    const off = cfg('w1.cfg', `${THREE}\nsynod.walInlineWriteMs=0`);
+    assert.equal(loadConfig({ configPath: off, id: 1 }).config.walInlineWriteMs, 0);
+    const bad = cfg('w2.cfg', `${THREE}\nsynod.walInlineWriteMs=-1`);
+    assert.throws(() => loadConfig({ configPath: bad, id: 1 }), /synod\.walInlineWriteMs/);
   });
 
   it('formats a server line the way it parses', () => {

@@ -398,15 +398,15 @@ describe('WriteAheadLog', () => {
 
 describe('WriteAheadLog against a model', () => {
   const modes = [
-    { name: 'forceSync=no', opts: { forceSync: false, segmentBytes: 512 }, inline: false },
+    { name: 'forceSync=no', opts: { forceSync: false, segmentBytes: 512 }, inline: true },
     {
-      name: 'fdatasync on the event loop',
-      opts: { forceSync: true, segmentBytes: 512, inlineSyncBelowMs: Infinity },
+      name: 'writes on the event loop',
+      opts: { forceSync: true, segmentBytes: 512, inlineWriteBelowMs: Infinity },
       inline: true,
     },
     {
-      name: 'fdatasync on the thread pool',
-      opts: { forceSync: true, segmentBytes: 512, inlineSyncBelowMs: 0 },
+      name: 'writes on the thread pool',
+      opts: { forceSync: true, segmentBytes: 512, inlineWriteBelowMs: 0 },
       inline: false,
     },
   ];
