@@ -144,6 +144,8 @@ export class QuorumPeer {
   private confJobs: ConfJob[] = [];
   private readonly w = new JuteWriter(4096);
   private leaderLinkDownAt = -1;
+  /** The leader whose link went down at leaderLinkDownAt. */
+  private lostLeader = 0;
   /** Tick of the last append, heartbeat or snapshot from the leader. */
   private heardFromLeaderAt = 0;
   lead = 0;
@@ -196,11 +198,16 @@ export class QuorumPeer {
     if (this.stopped) return;
     this.ticks++;
     this.node.tick();
-    if (this.leaderLinkDownAt >= 0 && this.ticks - this.leaderLinkDownAt >= LINK_DOWN_TICKS) {
+    if (this.leaderLinkDownAt >= 0 && this.ticks - this.leaderLinkDownAt >= LINK_DOWN_TICKS + this.campaignRank()) {
       // The leader's process is gone (its socket closed and cannot be
       // reopened): campaign now rather than wait out the election timeout,
       // as a ZooKeeper follower starts an election when its leader's socket
       // breaks. PreVote keeps this harmless if the leader is in fact alive.
+      // The followers go one tick apart, by id: two that campaigned in the
+      // same instant would each win the other's pre-vote and then split the
+      // real vote, costing a whole election timeout (seen in the failover
+      // bench as a second election). Having forgotten the leader (see
+      // peerUnreachable), the later ones grant the first one's votes.
       this.leaderLinkDownAt = -1;
       if (this.role === 'follower' && this.conf.voters.includes(this.id)) this.node.campaign();
     }
@@ -425,6 +432,13 @@ export class QuorumPeer {
     else if (this.lead !== 0) this.io!.send(this.lead, { kind: PeerKind.touch, sessions });
   }
 
+  /** This server's place among the voters other than the leader, by id. */
+  private campaignRank(): number {
+    let rank = 0;
+    for (const v of this.conf.voters) if (v < this.opts.id && v !== this.lostLeader) rank++;
+    return rank;
+  }
+
   /** The transport lost its link to `id`. */
   peerUnreachable(id: number): void {
     if (this.stopped) return;
@@ -432,14 +446,19 @@ export class QuorumPeer {
     if (id === this.lead && this.role !== 'leader') {
       // Forwards on a broken link may be lost while later ones get through a new one.
       this.failAll('unreachable');
-      if (this.leaderLinkDownAt < 0) this.leaderLinkDownAt = this.ticks;
+      if (this.leaderLinkDownAt < 0) {
+        this.leaderLinkDownAt = this.ticks;
+        this.lostLeader = id;
+      }
+      // Grant the other followers' votes now: the first to campaign wins.
+      if (this.conf.voters.includes(this.id)) this.node.forgetLeader();
     }
     this.pump();
   }
 
   /** The transport has a link to `id` again. */
   peerReachable(id: number): void {
-    if (id === this.lead) this.leaderLinkDownAt = -1;
+    if (id === this.lead || id === this.lostLeader) this.leaderLinkDownAt = -1;
   }
 
   snapshotSent(to: number, ok: boolean): void {
@@ -564,7 +583,8 @@ export class QuorumPeer {
     if (!changed) return;
     this.failAll('leader-changed');
     this.confJobs = [];
-    this.leaderLinkDownAt = -1;
+    // Forgetting the lost leader (lead 0) keeps the early campaign pending.
+    if (lead !== 0) this.leaderLinkDownAt = -1;
     if (wasLeader || role === 'leader') this.forwardSeq = new Map();
     this.onLeaderChange(lead, role, this.node.status().term);
   }

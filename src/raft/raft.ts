@@ -234,6 +234,18 @@ export class RaftNode {
     this.hup(this.preVote ? 'pre' : 'election');
   }
 
+  /**
+   * Forget this term's leader (etcd's ForgetLeader), when the shell knows it
+   * is gone: its process closed every connection. Until the CheckQuorum lease
+   * runs out, a follower ignores pre-votes and votes; one that has forgotten
+   * its leader grants them at once, so the first follower to campaign can
+   * win. A leader that was alive after all is re-learned from its next
+   * message. No effect on a candidate, a leader, or with no leader known.
+   */
+  forgetLeader(): void {
+    if (this.role === 'follower') this.lead = 0;
+  }
+
   /** Append data to the log. Only the leader accepts; the shell forwards elsewhere. */
   propose(data: Uint8Array): ProposeResult {
     return this.proposeEntry('normal', data);

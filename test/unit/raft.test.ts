@@ -426,6 +426,34 @@ describe('raft: PreVote and CheckQuorum', () => {
     assert.notEqual(c.node(3).status().role, 'leader');
   });
 
+  test('forgetLeader: a follower that knows its leader is gone grants the first campaigner at once', () => {
+    const c = new TestCluster([1, 2, 3], { preVote: true, checkQuorum: true });
+    c.campaign(1);
+    c.isolate(1);
+    // Without forgetting, 2 is in its lease and ignores 3's pre-vote.
+    c.campaign(3);
+    assert.notEqual(c.node(3).status().role, 'leader');
+    assert.equal(c.node(2).status().lead, 1);
+    c.node(2).forgetLeader();
+    assert.equal(c.node(2).status().lead, 0);
+    assert.equal(c.node(2).status().role, 'follower');
+    c.campaign(3);
+    assert.equal(c.node(3).status().role, 'leader', 'won without waiting out the lease');
+    assert.equal(c.node(2).status().lead, 3);
+  });
+
+  test('forgetLeader: a leader that was alive after all is followed again on its next message', () => {
+    const c = new TestCluster([1, 2, 3], { preVote: true, checkQuorum: true });
+    c.campaign(1);
+    c.node(2).forgetLeader();
+    c.node(1).forgetLeader();
+    assert.equal(c.node(1).status().role, 'leader', 'no effect on a leader');
+    c.tick(1, 3);
+    c.stabilize();
+    assert.equal(c.node(2).status().lead, 1);
+    assert.equal(c.node(2).status().term, 2);
+  });
+
   test('PreVote + CheckQuorum: a node that lost its leader cannot win while the others still hear from it', () => {
     const c = new TestCluster([1, 2, 3], { preVote: true, checkQuorum: true, seed: 9 });
     c.campaign(1);
