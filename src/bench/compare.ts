@@ -11,7 +11,7 @@ import { benchChild as runBenchChild, median } from './child.js';
 import { formatUs } from './histogram.js';
 import { machineCpu, processMemory } from './procstat.js';
 import { BenchServer, defaultBaseDir, keepDirsOnSignal, type ServerKind, type ServerSettings } from './servers.js';
-import { BenchUsageError } from './options.js';
+import { BenchUsageError, commandOptions } from './options.js';
 
 export const COMPARE_USAGE = `usage: synod bench compare [options]
 
@@ -535,21 +535,8 @@ function report(summaries: Summary[], memory: MemoryResult[]): string {
 }
 
 export async function compareCommand(args: string[]): Promise<void> {
-  if (args.includes('--help') || args.includes('-h')) {
-    process.stdout.write(COMPARE_USAGE);
-    return;
-  }
-  let o: CompareOptions;
-  try {
-    o = parseCompareArgs(args);
-  } catch (e) {
-    if (e instanceof BenchUsageError) {
-      process.stderr.write(`synod bench compare: ${e.message}\n(synod bench compare --help lists the options)\n`);
-      process.exitCode = 2;
-      return;
-    }
-    throw e;
-  }
+  const o = commandOptions('compare', COMPARE_USAGE, args, parseCompareArgs);
+  if (o === null) return;
   keepDirsOnSignal(o.keep);
   const settings: ServerSettings = { zkHeap: o.zkHeap, baseDir: o.baseDir, extraConfig: {} };
   const runs: Run[] = [];

@@ -34,7 +34,7 @@ import {
 import type { BenchResult } from './bench.js';
 import { benchChild, median } from './child.js';
 import { formatUs } from './histogram.js';
-import { BenchUsageError } from './options.js';
+import { BenchUsageError, commandOptions } from './options.js';
 import { CpuWindow, machineCpu, processCpuSeconds } from './procstat.js';
 
 export const ENSEMBLE_USAGE = `usage: synod bench ensemble [options]
@@ -567,7 +567,7 @@ function describeRun(r: PerfRun): string {
     `  idle ensemble ${r.idleEnsembleCpu.toFixed(0)}%  other ${f(r.foreignCpu)}` +
     // Steal is part of "other": the host ran someone else while we waited.
     (res.machineStealPercent !== null && res.machineStealPercent >= 0.5
-      ? ` (host steal ${(res.machineStealPercent * (res.generator.cores ?? 1)).toFixed(0)}%)`
+      ? ` (host steal ${(res.machineStealPercent * res.generator.cores).toFixed(0)}%)`
       : '') +
     (res.warnings.length > 0 ? `\n      ${res.warnings.join('\n      ')}` : '')
   );
@@ -1220,21 +1220,8 @@ function failoverReport(summaries: FailoverSummary[]): string {
 // ---------------------------------------------------------------- the command
 
 export async function ensembleCommand(args: string[]): Promise<void> {
-  if (args.includes('--help') || args.includes('-h')) {
-    process.stdout.write(ENSEMBLE_USAGE);
-    return;
-  }
-  let o: EnsembleBenchOptions;
-  try {
-    o = parseEnsembleArgs(args);
-  } catch (e) {
-    if (e instanceof BenchUsageError) {
-      process.stderr.write(`synod bench ensemble: ${e.message}\n(synod bench ensemble --help lists the options)\n`);
-      process.exitCode = 2;
-      return;
-    }
-    throw e;
-  }
+  const o = commandOptions('ensemble', ENSEMBLE_USAGE, args, parseEnsembleArgs);
+  if (o === null) return;
   const t0 = performance.now();
   const runs: PerfRun[] = [];
   const trials: FailoverTrial[] = [];

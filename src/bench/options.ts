@@ -45,6 +45,28 @@ export class BenchUsageError extends Error {
   }
 }
 
+/**
+ * The start every `synod bench <command>` shares: --help prints `usage`; bad
+ * options print the error with a hint and set exit code 2. Null when the
+ * command should stop there.
+ */
+export function commandOptions<T>(name: string, usage: string, args: string[], parse: (args: string[]) => T): T | null {
+  if (args.includes('--help') || args.includes('-h')) {
+    process.stdout.write(usage);
+    return null;
+  }
+  try {
+    return parse(args);
+  } catch (e) {
+    if (e instanceof BenchUsageError) {
+      process.stderr.write(`synod bench ${name}: ${e.message}\n(synod bench ${name} --help lists the options)\n`);
+      process.exitCode = 2;
+      return null;
+    }
+    throw e;
+  }
+}
+
 export const BENCH_USAGE = `usage: synod bench [options]
        synod bench compare [options]     (Synod vs Apache ZooKeeper; see --help there)
        synod bench ensemble [options]    (3-server ensembles: throughput and leader failover)

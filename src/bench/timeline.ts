@@ -41,7 +41,7 @@ import {
   walkArgs,
 } from './ensemble.js';
 import { seededRandom } from '../base/random.js';
-import { BenchUsageError } from './options.js';
+import { BenchUsageError, commandOptions } from './options.js';
 import { machineCpu, processCpuSeconds } from './procstat.js';
 import { lineChartSvg, type ChartMarker } from './svg.js';
 
@@ -802,21 +802,8 @@ function summaryText(r: TimelineResult): string {
 }
 
 export async function timelineCommand(args: string[]): Promise<void> {
-  if (args.includes('--help') || args.includes('-h')) {
-    process.stdout.write(TIMELINE_USAGE);
-    return;
-  }
-  let o: TimelineOptions;
-  try {
-    o = parseTimelineArgs(args);
-  } catch (e) {
-    if (e instanceof BenchUsageError) {
-      process.stderr.write(`synod bench timeline: ${e.message}\n(synod bench timeline --help lists the options)\n`);
-      process.exitCode = 2;
-      return;
-    }
-    throw e;
-  }
+  const o = commandOptions('timeline', TIMELINE_USAGE, args, parseTimelineArgs);
+  if (o === null) return;
   const command = `synod bench timeline ${args.join(' ')}`.trim();
   mkdirSync(o.outDir, { recursive: true });
   for (const kind of o.kinds) {
