@@ -5,19 +5,31 @@
 // busy elsewhere, or the host stole it).
 //
 //   node --cpu-prof --cpu-prof-dir=DIR bin/synod.js server --config zoo.cfg   (then load it, stop it with Ctrl-C)
-//   node scripts/long-turns.mjs DIR/CPU.*.cpuprofile [--top 5]
+//   node scripts/long-turns.mjs DIR/CPU.*.cpuprofile [--top 5] [--from S] [--to S]
+// --from and --to keep only the samples between those seconds after the
+// profile's start (to leave out a warm-up or a set-up burst).
 import * as fs from 'node:fs';
 import { parseArgs } from 'node:util';
 
 const { values, positionals } = parseArgs({
   allowPositionals: true,
-  options: { top: { type: 'string', default: '5' } },
+  options: {
+    top: { type: 'string', default: '5' },
+    from: { type: 'string', default: '0' },
+    to: { type: 'string', default: 'Infinity' },
+  },
 });
 if (positionals.length !== 1) {
-  console.error('usage: node scripts/long-turns.mjs PROFILE.cpuprofile [--top N]');
+  console.error('usage: node scripts/long-turns.mjs PROFILE.cpuprofile [--top N] [--from S] [--to S]');
   process.exit(2);
 }
 const top = Number(values.top);
+const from = Number(values.from) * 1e6;
+const to = Number(values.to) * 1e6;
+if (!(top >= 0 && from >= 0 && to > from)) {
+  console.error('--top must be a number, and --from and --to seconds with --from below --to');
+  process.exit(2);
+}
 const prof = JSON.parse(fs.readFileSync(positionals[0], 'utf8'));
 const byId = new Map(prof.nodes.map((n) => [n.id, n]));
 const parent = new Map();
@@ -32,6 +44,11 @@ let cur = null;
 for (let i = 0; i < prof.samples.length; i++) {
   const dt = prof.timeDeltas[i] ?? 0;
   t += dt;
+  if (t - prof.startTime < from || t - prof.startTime > to) {
+    if (cur) turns.push(cur);
+    cur = null;
+    continue;
+  }
   if (dt > 4000) gaps.push({ at: t, ms: dt / 1000 });
   const node = byId.get(prof.samples[i]);
   if (node.callFrame.functionName === '(idle)') {
@@ -50,7 +67,8 @@ if (cur) turns.push(cur);
 const ms = (turn) => (turn.end - turn.start) / 1000;
 turns.sort((a, b) => ms(b) - ms(a));
 const at = (us) => `+${((us - prof.startTime) / 1e6).toFixed(2)} s`;
-console.log(`profile of ${((prof.endTime - prof.startTime) / 1e6).toFixed(1)} s: ${turns.length} turns`);
+const window = Number.isFinite(to) || from > 0 ? ` (window +${from / 1e6} s to +${to / 1e6} s)` : '';
+console.log(`profile of ${((prof.endTime - prof.startTime) / 1e6).toFixed(1)} s${window}: ${turns.length} turns`);
 console.log(
   `turns of at least ${[1, 5, 10, 20, 50].map((m) => `${m} ms: ${turns.filter((x) => ms(x) >= m).length}`).join(', ')}`,
 );

@@ -3,7 +3,7 @@
 // histograms and reports throughput, errors, latency and who used the CPU.
 import { availableParallelism } from 'node:os';
 import { Worker } from 'node:worker_threads';
-import { Histogram, formatUs, type LatencySummary, type SerializedHistogram } from './histogram.js';
+import { Histogram, formatUs, type LatencySummary, type SerializedHistogram } from '../base/histogram.js';
 import type { BenchOptions } from './options.js';
 import { CpuWindow } from './procstat.js';
 import { Runner, TAG_NAMES, WATCH_RING, type Phase, type WorkerOutcome, type WorkerPlan } from './runner.js';

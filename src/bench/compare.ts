@@ -8,7 +8,7 @@ import { writeFileSync } from 'node:fs';
 import { availableParallelism, cpus, release, totalmem } from 'node:os';
 import type { BenchResult } from './bench.js';
 import { benchChild as runBenchChild, median } from './child.js';
-import { formatUs } from './histogram.js';
+import { formatUs } from '../base/histogram.js';
 import { machineCpu, processMemory } from './procstat.js';
 import { BenchServer, defaultBaseDir, keepDirsOnSignal, type ServerKind, type ServerSettings } from './servers.js';
 import { BenchUsageError, commandOptions } from './options.js';

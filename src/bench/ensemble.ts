@@ -33,7 +33,7 @@ import {
 } from '../testing/servers.js';
 import type { BenchResult } from './bench.js';
 import { benchChild, median } from './child.js';
-import { formatUs } from './histogram.js';
+import { formatUs } from '../base/histogram.js';
 import { BenchUsageError, commandOptions } from './options.js';
 import { CpuWindow, machineCpu, processCpuSeconds } from './procstat.js';
 

@@ -3,7 +3,7 @@
 // main thread or one per worker thread and merges what they return.
 import { CreateMode, Err, EventType, errName } from '../jute/constants.js';
 import { BenchConn, encodePath } from './conn.js';
-import { Histogram, type SerializedHistogram } from './histogram.js';
+import { Histogram, type SerializedHistogram } from '../base/histogram.js';
 import type { BenchOptions } from './options.js';
 
 /** What each request was, for per-operation histograms. */

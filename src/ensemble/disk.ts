@@ -2,6 +2,7 @@
 // vote in a small hard-state file, and snapshots of the state machine with
 // the membership they were taken under. The Raft core reads a MemoryStorage;
 // this keeps the files in step with it.
+import type { LatencyMetric } from '../base/metrics.js';
 import * as fsp from 'node:fs/promises';
 import * as path from 'node:path';
 import { crc32 } from 'node:zlib';
@@ -25,6 +26,7 @@ export interface RaftDiskOptions {
   forceSync: boolean;
   walSegmentBytes?: number;
   walInlineWriteMs?: number;
+  fsyncTime?: LatencyMetric;
   log: (msg: string) => void;
 }
 
@@ -78,6 +80,7 @@ export class RaftDisk {
       trustBefore: snapIndex + 1,
       ...(this.opts.walSegmentBytes ? { segmentBytes: this.opts.walSegmentBytes } : {}),
       ...(this.opts.walInlineWriteMs !== undefined ? { inlineWriteBelowMs: this.opts.walInlineWriteMs } : {}),
+      ...(this.opts.fsyncTime ? { fsyncTime: this.opts.fsyncTime } : {}),
     });
     const hs = await this.readHardState();
     let bootstrapped = false;

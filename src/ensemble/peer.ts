@@ -4,6 +4,7 @@
 // ReadIndex, session pings for the leader). The server shell and the
 // deterministic simulator both run this same class; they differ only in the
 // PeerIo they plug in and in who calls tick().
+import { LatencyMetric } from '../base/metrics.js';
 import { JuteReader, JuteWriter } from '../jute/buffer.js';
 import { OpCode } from '../jute/constants.js';
 import {
@@ -163,6 +164,14 @@ export class QuorumPeer {
   /** The state machine was replaced by a snapshot from the leader. */
   onRestore: (sm: StateMachine) => void = () => {};
   stats = { proposed: 0, forwarded: 0, applied: 0, snapshots: 0, installed: 0, failedWrites: 0 };
+  /**
+   * ZooKeeper's quorum_ack_latency (on the leader) and commit_propagation_latency
+   * (elsewhere): from the leader's proposal to the write being applied here.
+   * The start is the leader's clock in the entry, so a follower's figure also
+   * holds the two clocks' skew, as ZooKeeper's does.
+   */
+  readonly quorumAckLatency = new LatencyMetric('quorum_ack_latency');
+  readonly commitPropagationLatency = new LatencyMetric('commit_propagation_latency');
 
   constructor(opts: QuorumPeerOptions) {
     this.opts = opts;
@@ -750,6 +759,9 @@ export class QuorumPeer {
     const seq = r.long();
     const entry = decodeEntry(e.data.subarray(HEADER_BYTES));
     entry.zxid = zxid;
+    (this.role === 'leader' ? this.quorumAckLatency : this.commitPropagationLatency).recordMs(
+      this.opts.now() - entry.time,
+    );
     const result = this.sm.apply(entry);
     this.onApply(result, entry);
     if (origin === this.id && incarnation === this.opts.incarnation) {

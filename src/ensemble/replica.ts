@@ -77,6 +77,7 @@ export class RaftReplica {
       forceSync: opts.forceSync,
       ...(opts.walSegmentBytes ? { walSegmentBytes: opts.walSegmentBytes } : {}),
       ...(opts.walInlineWriteMs !== undefined ? { walInlineWriteMs: opts.walInlineWriteMs } : {}),
+      ...(opts.fsyncTime ? { fsyncTime: opts.fsyncTime } : {}),
       log: opts.log,
     });
     const me = opts.servers.find((s) => s.id === opts.myId)!;

@@ -15,6 +15,8 @@ export interface Pending {
   /** Set for writes once applied: the encoded reply frame. */
   frame: Buffer | null;
   received: number;
+  /** performance.now() at arrival, for the latency summaries. */
+  at: number;
 }
 
 export class ConnectionStats {

@@ -1,5 +1,6 @@
 // Four-letter words on the client port, in ZooKeeper's output formats so tools
 // that parse them (zktop, monitoring scripts, Nagios checks) keep working.
+import type { LatencyMetric } from '../base/metrics.js';
 import { readdirSync, statSync } from 'node:fs';
 import { join } from 'node:path';
 import { hostname, platform, release, arch, userInfo } from 'node:os';
@@ -102,6 +103,13 @@ function ensembleConf(s: SynodServer): string {
  * ZooKeeper's quorum metrics, and the leader's view of each follower's
  * replication (Synod's own keys, since ZooKeeper has no per-follower lag).
  */
+/** The summaries mntr prints and srst clears, in ZooKeeper's order. */
+function latencyMetrics(s: SynodServer): LatencyMetric[] {
+  const list = [s.fsyncTime, s.updateLatency, s.readLatency];
+  if (s.ensemble) list.push(s.ensemble.peer.quorumAckLatency, s.ensemble.peer.commitPropagationLatency);
+  return list;
+}
+
 function ensembleRows(s: SynodServer): Array<[string, string | number]> {
   const e = s.ensemble;
   if (!e) return [];
@@ -170,6 +178,7 @@ const COMMANDS: Record<string, (s: SynodServer) => string> = {
       count: 0,
     });
     s.loopDelay.reset();
+    for (const m of latencyMetrics(s)) m.reset();
     return 'Server stats reset.\n';
   },
   conf: (s) => {
@@ -279,6 +288,7 @@ const COMMANDS: Record<string, (s: SynodServer) => string> = {
       ['zk_last_proposal_size', -1],
       ['zk_fsync_count', s.replica.stats.fsyncs],
       ['zk_last_fsync_batch', s.replica.stats.lastBatch],
+      ...latencyMetrics(s).flatMap((m) => m.rows()),
       ...ensembleRows(s),
       ['synod_rss_bytes', mem.rss],
       ['synod_heap_used_bytes', mem.heapUsed],

@@ -1,6 +1,7 @@
 // An ensemble of one: proposals go to the write-ahead log, one fsync covers a
 // whole batch (group commit), and only durable entries are applied. The Raft
 // ensemble replaces the "durable locally" step with "durable on a quorum".
+import type { LatencyMetric } from '../base/metrics.js';
 import { JuteWriter } from '../jute/buffer.js';
 import { SnapshotStore, WriteAheadLog } from '../storage/index.js';
 import { decodeEntry, encodeEntry, type Entry } from '../txn/entry.js';
@@ -22,6 +23,8 @@ export interface ReplicaOptions {
   walSegmentBytes?: number;
   /** WalOptions.inlineWriteBelowMs. */
   walInlineWriteMs?: number;
+  /** WalOptions.fsyncTime. */
+  fsyncTime?: LatencyMetric;
 }
 
 interface InFlight {
@@ -70,6 +73,7 @@ export class Replica {
       trustBefore: snapshotIndex + 1,
       ...(this.opts.walSegmentBytes ? { segmentBytes: this.opts.walSegmentBytes } : {}),
       ...(this.opts.walInlineWriteMs !== undefined ? { inlineWriteBelowMs: this.opts.walInlineWriteMs } : {}),
+      ...(this.opts.fsyncTime ? { fsyncTime: this.opts.fsyncTime } : {}),
     });
     let replayed = 0;
     for await (const le of this.wal.readFrom(snapshotIndex + 1)) {

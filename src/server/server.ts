@@ -3,7 +3,7 @@
 // the applied tree.
 import { createHash, randomBytes } from 'node:crypto';
 import { createServer, type Server, type Socket } from 'node:net';
-import { monitorEventLoopDelay, type IntervalHistogram } from 'node:perf_hooks';
+import { monitorEventLoopDelay, performance, type IntervalHistogram } from 'node:perf_hooks';
 import { JuteReader, JuteWriter, DecodeError } from '../jute/buffer.js';
 import { Err, EventType, KeeperState, OpCode, Xid } from '../jute/constants.js';
 import {
@@ -34,6 +34,7 @@ import { Replica } from './replica.js';
 import { RaftReplica } from '../ensemble/replica.js';
 import type { SessionTouch } from '../ensemble/wire.js';
 import { SessionTracker } from './sessions.js';
+import { LatencyMetric } from '../base/metrics.js';
 
 const WRITE_OPS = new Set<number>([
   OpCode.create,
@@ -111,6 +112,10 @@ export class SynodServer {
   readonly stats: ServerStats;
   /** How late the event loop ran timers (ns): every request waits behind the longest turn. */
   readonly loopDelay: IntervalHistogram = monitorEventLoopDelay({ resolution: 10 });
+  /** ZooKeeper's updatelatency and readlatency: from a request's arrival here to its reply. */
+  readonly updateLatency = new LatencyMetric('updatelatency');
+  readonly readLatency = new LatencyMetric('readlatency');
+  readonly fsyncTime = new LatencyMetric('fsynctime');
   private stopping = false;
   port = 0;
 
@@ -123,6 +128,7 @@ export class SynodServer {
       dataLogDir: config.dataLogDir,
       forceSync: config.forceSync,
       walInlineWriteMs: config.walInlineWriteMs,
+      fsyncTime: this.fsyncTime,
       snapCount: config.snapCount,
       snapRetainCount: config.autopurgeSnapRetainCount,
       state: {
@@ -566,7 +572,7 @@ export class SynodServer {
       this.onAuth(conn, xid, req.req.scheme, req.req.auth, now);
       return;
     }
-    const pending: Pending = { xid, op, read: null, frame: null, received: now };
+    const pending: Pending = { xid, op, read: null, frame: null, received: now, at: performance.now() };
     if (conn.readOnly && (WRITE_OPS.has(op) || op === OpCode.sync)) {
       this.enqueueError(conn, xid, op, Err.NOTREADONLY, now);
       return;
@@ -710,7 +716,14 @@ export class SynodServer {
   }
 
   private enqueueError(conn: Connection, xid: number, op: number, err: number, now: number): void {
-    const p: Pending = { xid, op, read: null, frame: conn.frame(xid, this.sm.lastZxid, err), received: now };
+    const p: Pending = {
+      xid,
+      op,
+      read: null,
+      frame: conn.frame(xid, this.sm.lastZxid, err),
+      received: now,
+      at: performance.now(),
+    };
     this.enqueue(conn, p);
     this.flush(conn);
   }
@@ -753,6 +766,7 @@ export class SynodServer {
       q.shift();
       sent++;
       conn.send(head.frame);
+      (WRITE_OPS.has(head.op) ? this.updateLatency : this.readLatency).recordMs(performance.now() - head.at);
       const latency = Date.now() - head.received;
       conn.stats.record(latency);
       conn.stats.lastOp = OP_NAMES[head.op] ?? 'NA';
@@ -849,7 +863,14 @@ export class SynodServer {
       conn.close();
       return;
     }
-    const pending: Pending = { xid: Xid.AUTH, op: OpCode.auth, read: null, frame: null, received: now };
+    const pending: Pending = {
+      xid: Xid.AUTH,
+      op: OpCode.auth,
+      read: null,
+      frame: null,
+      received: now,
+      at: performance.now(),
+    };
     this.enqueue(conn, pending);
     for (let i = 0; i < ids.length; i++) {
       const last = i === ids.length - 1;

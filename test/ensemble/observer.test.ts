@@ -57,6 +57,20 @@ describe('an ensemble with an observer', () => {
     assert.equal((await viaLeader.getData('/obs/w')).data?.toString(), 'from-observer');
     await waitSameZxid(e.servers);
     await assertConverged(e.servers, clients);
+    // ZooKeeper's latency summaries: the leader times proposals to their
+    // commit, the others the leader's proposal to their own apply.
+    const lm2 = await mntr(leader);
+    const om = await mntr(observer);
+    assert.ok(Number(lm2.get('zk_cnt_quorum_ack_latency')) >= 3, `leader: ${lm2.get('zk_cnt_quorum_ack_latency')}`);
+    assert.ok(
+      Number(om.get('zk_cnt_commit_propagation_latency')) >= 3,
+      `observer: ${om.get('zk_cnt_commit_propagation_latency')}`,
+    );
+    assert.equal(om.has('zk_cnt_quorum_ack_latency'), true, 'every ensemble member has both summaries');
+    assert.ok(Number(om.get('zk_cnt_updatelatency')) >= 2, 'the observer answered two writes');
+    assert.ok(
+      Number(om.get('zk_p99_commit_propagation_latency')) <= Number(om.get('zk_max_commit_propagation_latency')),
+    );
     await clients.close(viaLeader);
     await clients.close(viaObserver);
   });

@@ -391,3 +391,43 @@ test('mntr reports how late the event loop ran, and srst resets it', async () =>
   const after = await fourLetterWord(server.port, 'mntr');
   assert.ok(field(after, 'synod_event_loop_delay_max_ms') < max, 'srst starts the histogram over');
 });
+
+test("mntr reports ZooKeeper's latency summaries (updatelatency, readlatency, fsynctime), and srst clears them", async () => {
+  const rows = async (): Promise<Map<string, number>> => {
+    const text = await fourLetterWord(server.port, 'mntr');
+    return new Map(
+      text
+        .trim()
+        .split('\n')
+        .map((l) => [l.split('\t')[0]!, Number(l.split('\t')[1])] as const),
+    );
+  };
+  await fourLetterWord(server.port, 'srst');
+  const c = await client();
+  await create(c, '/lat');
+  for (let i = 0; i < 20; i++) {
+    await c.send({ op: OpCode.setData, req: { path: '/lat', data: Buffer.from(String(i)), version: -1 } });
+    await c.send({ op: OpCode.getData, req: { path: '/lat', watch: false } });
+  }
+  const m = await rows();
+  // One create and 20 setData; the reads and the session's pings are reads.
+  assert.equal(m.get('zk_cnt_updatelatency'), 21);
+  assert.ok(m.get('zk_cnt_readlatency')! >= 20, `readlatency count ${m.get('zk_cnt_readlatency')}`);
+  assert.ok(m.get('zk_cnt_fsynctime')! >= 1, 'every write was fsynced');
+  for (const name of ['updatelatency', 'readlatency', 'fsynctime']) {
+    const [min, p50, p99, max] = ['min', 'p50', 'p99', 'max'].map((k) => m.get(`zk_${k}_${name}`)!);
+    assert.ok(
+      min >= 0 && min <= p50! && p50! <= p99! && p99! <= max!,
+      `${name}: min ${min} p50 ${p50} p99 ${p99} max ${max}`,
+    );
+    const avg = m.get(`zk_avg_${name}`)!;
+    assert.ok(
+      Math.abs(avg * m.get(`zk_cnt_${name}`)! - m.get(`zk_sum_${name}`)!) < 0.01 * m.get(`zk_sum_${name}`)! + 0.01,
+    );
+  }
+  assert.equal(m.has('zk_cnt_quorum_ack_latency'), false, 'a standalone server has no quorum');
+  c.destroy();
+  await fourLetterWord(server.port, 'srst');
+  const after = await rows();
+  for (const name of ['updatelatency', 'readlatency', 'fsynctime']) assert.equal(after.get(`zk_cnt_${name}`), 0, name);
+});

@@ -2,7 +2,7 @@ import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import { makePlans } from '../../src/bench/bench.js';
 import { parseCompareArgs } from '../../src/bench/compare.js';
-import { Histogram, MAX_TRACKABLE_US, formatUs, slotHigh, slotLow, slotOf } from '../../src/bench/histogram.js';
+import { Histogram, MAX_TRACKABLE_US, formatUs, slotHigh, slotLow, slotOf } from '../../src/base/histogram.js';
 import { BenchUsageError, parseBenchArgs } from '../../src/bench/options.js';
 
 /** Within a relative tolerance: the histogram promises better than 1/128. */
