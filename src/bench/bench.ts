@@ -1,6 +1,7 @@
 // `synod bench`: sets up the znodes, runs the workload in this thread or in
 // worker threads, prints a progress line a second, merges the workers'
 // histograms and reports throughput, errors, latency and who used the CPU.
+import { formatServerStats, readServerStats, resetServerStats, type ServerStats } from './serverstats.js';
 import { availableParallelism } from 'node:os';
 import { Worker } from 'node:worker_threads';
 import { Histogram, formatUs, type LatencySummary, type SerializedHistogram } from '../base/histogram.js';
@@ -46,6 +47,8 @@ export interface BenchResult {
     likelyBottleneck: boolean;
   };
   servers: { pid: number; cpuPercentOfCore: number | null }[];
+  /** --server-stats: each server's own latency summaries over the measured window. */
+  serverStats: ServerStats[] | null;
   machineBusyPercent: number | null;
   /** Of machineBusyPercent, the share the hypervisor stole (a noisy host; included in otherCpuPercentOfCore). */
   machineStealPercent: number | null;
@@ -192,6 +195,8 @@ export async function runBench(o: BenchOptions, log: (line: string) => void): Pr
   const plans = makePlans(o);
   const cpu = new CpuWindow(o.serverPids);
   let cpuResult: ReturnType<CpuWindow['stop']> | null = null;
+  let statsReset: Promise<string[]> | null = null;
+  let statsRead: Promise<ServerStats[]> | null = null;
   let measuring = 0;
   let drained = 0;
   const sofar = new Histogram();
@@ -204,8 +209,15 @@ export async function runBench(o: BenchOptions, log: (line: string) => void): Pr
   const t0 = performance.now();
   const hooks: DriverHooks = {
     onPhase: (_w, p) => {
-      if (p === 'measure' && ++measuring === 1) cpu.start();
-      if (p === 'drain' && ++drained === plans.length && cpu.started) cpuResult = cpu.stop();
+      if (p === 'measure' && ++measuring === 1) {
+        cpu.start();
+        if (o.serverStats) statsReset = resetServerStats(o.connect);
+      }
+      if (p === 'drain' && ++drained === plans.length) {
+        if (cpu.started) cpuResult = cpu.stop();
+        // Ask only once the reset has landed, or the figures could be cleared after the fact.
+        if (statsReset) statsRead = statsReset.then(() => readServerStats(o.connect));
+      }
     },
     onTick: (_w, p, ops, errors, h) => {
       const hist = h instanceof Histogram ? h : Histogram.deserialize(h);
@@ -242,7 +254,11 @@ export async function runBench(o: BenchOptions, log: (line: string) => void): Pr
     for (const d of drivers) d.go();
     const outcomes = await withTimeout(Promise.all(drivers.map((d) => d.result)), remainingMs(), 'the run');
     if (cpuResult === null && cpu.started) cpuResult = cpu.stop();
-    return assemble(o, setup, outcomes, cpuResult, plans);
+    const resetErrors = statsReset ? await statsReset : [];
+    const serverStats = statsRead ? await statsRead : statsReset ? await readServerStats(o.connect) : null;
+    const result = assemble(o, setup, outcomes, cpuResult, plans, serverStats);
+    for (const e of resetErrors) result.warnings.push(`--server-stats: srst failed on ${e}`);
+    return result;
   } finally {
     for (const d of drivers) d.stop();
   }
@@ -254,6 +270,7 @@ function assemble(
   outs: WorkerOutcome[],
   cpu: ReturnType<CpuWindow['stop']> | null,
   plans: WorkerPlan[],
+  serverStats: ServerStats[] | null = null,
 ): BenchResult {
   const latency = new Histogram();
   const service = new Histogram();
@@ -355,6 +372,7 @@ function assemble(
       cpuPercentOfCore: p.percent,
     })),
     machineBusyPercent: cpu?.machineBusyPercent ?? null,
+    serverStats,
     machineStealPercent: cpu?.machineStealPercent ?? null,
     otherCpuPercentOfCore:
       cpu?.machineBusyPercent != null && cpu.pids.every((p) => p.percent !== null)
@@ -444,6 +462,7 @@ export function formatResult(r: BenchResult): string {
         : '';
     lines.push(`  machine: CPUs ${r.machineBusyPercent.toFixed(0)}% busy${steal}${other}`);
   }
+  if (r.serverStats) lines.push(...formatServerStats(r.serverStats));
   for (const n of r.notes.slice(0, 10)) lines.push(`  note: ${n}`);
   if (r.notes.length > 10) lines.push(`  note: ... ${r.notes.length - 10} more in the JSON`);
   for (const w of r.warnings) lines.push(`  WARNING: ${w}`);

@@ -487,6 +487,9 @@ export interface PerfSide {
   p50: number;
   p99: number;
   p99FromSend: number | null;
+  /** From the servers' own mntr summaries (ms): the worst server's updatelatency p99, and the leader's quorum_ack_latency p99. */
+  serverUpdateP99Ms: number | null;
+  quorumAckP99Ms: number | null;
   serverCpu: number | null;
   generatorCpu: number;
   idleEnsembleCpu: number;
@@ -502,6 +505,17 @@ export interface PerfSummary {
   workload: string;
   rate: number | null;
   sides: Partial<Record<ServerKind, PerfSide>>;
+}
+
+function worstUpdateP99(r: BenchResult): number | null {
+  const xs = (r.serverStats ?? []).map((s) => s.summaries.updatelatency?.p99Ms).filter((x) => Number.isFinite(x));
+  return xs.length > 0 ? Math.max(...(xs as number[])) : null;
+}
+
+function leaderQuorumAckP99(r: BenchResult): number | null {
+  const leader = (r.serverStats ?? []).find((s) => s.mode === 'leader');
+  const x = leader?.summaries.quorum_ack_latency?.p99Ms;
+  return x !== undefined && Number.isFinite(x) ? x : null;
 }
 
 function summarizePerf(runs: PerfRun[], workload: string, rate: number | null, maxOther: number): PerfSummary {
@@ -520,6 +534,8 @@ function summarizePerf(runs: PerfRun[], workload: string, rate: number | null, m
       p50: median(rs.map((r) => r.result.latencyUs.p50)),
       p99: median(rs.map((r) => r.result.latencyUs.p99)),
       p99FromSend: med(rs.map((r) => r.result.serviceTimeUs?.p99)),
+      serverUpdateP99Ms: med(rs.map((r) => worstUpdateP99(r.result))),
+      quorumAckP99Ms: med(rs.map((r) => leaderQuorumAckP99(r.result))),
       serverCpu: med(rs.map((r) => r.serverCpu)),
       generatorCpu: median(rs.map((r) => r.result.generator.cpuPercentOfCore)),
       idleEnsembleCpu: median(rs.map((r) => r.idleEnsembleCpu)),
@@ -555,6 +571,8 @@ function perfWorkloadArgs(w: string, o: EnsembleBenchOptions): string[] {
     String(o.warmup),
     '--workers',
     String(o.workers),
+    // The servers' own latency summaries over the measured window, for both kinds.
+    '--server-stats',
   ];
 }
 
@@ -565,6 +583,9 @@ function describeRun(r: PerfRun): string {
     `${res.opsPerSec.toFixed(0).padStart(7)} ops/s  p50 ${formatUs(res.latencyUs.p50)}  p99 ${formatUs(res.latencyUs.p99)}` +
     `  errors ${res.errorCount}  servers CPU ${f(r.serverCpu)}  generator ${res.generator.cpuPercentOfCore.toFixed(0)}%` +
     `  idle ensemble ${r.idleEnsembleCpu.toFixed(0)}%  other ${f(r.foreignCpu)}` +
+    (worstUpdateP99(res) !== null
+      ? `  servers' p99 ${worstUpdateP99(res)!.toFixed(1)}ms (quorum ack ${leaderQuorumAckP99(res)?.toFixed(1) ?? 'n/a'}ms)`
+      : '') +
     // Steal is part of "other": the host ran someone else while we waited.
     (res.machineStealPercent !== null && res.machineStealPercent >= 0.5
       ? ` (host steal ${(res.machineStealPercent * res.generator.cores).toFixed(0)}%)`
@@ -759,6 +780,17 @@ function perfReport(summaries: PerfSummary[]): string {
     if (a != null && b != null) {
       lines.push(`${s.workload}: p99 from the actual send: Synod ${formatUs(a)}, ZooKeeper ${formatUs(b)}`);
     }
+  }
+  const msText = (x: number | null | undefined): string => (x == null ? 'n/a' : `${x.toFixed(1)}ms`);
+  for (const s of summaries) {
+    const a = s.sides.synod;
+    const b = s.sides.zookeeper;
+    if (!a?.serverUpdateP99Ms && !b?.serverUpdateP99Ms) continue;
+    lines.push(
+      `${s.workload}: servers' own p99 (mntr), worst server's updatelatency / leader's quorum_ack_latency: ` +
+        `Synod ${msText(a?.serverUpdateP99Ms)} / ${msText(a?.quorumAckP99Ms)}, ` +
+        `ZooKeeper ${msText(b?.serverUpdateP99Ms)} / ${msText(b?.quorumAckP99Ms)}`,
+    );
   }
   const v = perfVerdicts(summaries);
   if (v.length > 0 && summaries.some((s) => s.sides.synod && s.sides.zookeeper)) {

@@ -32,6 +32,8 @@ export interface BenchOptions {
   sessionTimeoutMs: number;
   /** Processes whose CPU use is sampled over the measured window (the servers under test). */
   serverPids: number[];
+  /** srst the servers when measuring starts, and read their mntr latency summaries at the end. */
+  serverStats: boolean;
   label: string;
   seed: number;
   /** Print the per-second progress line on stderr. */
@@ -95,6 +97,8 @@ export const BENCH_USAGE = `usage: synod bench [options]
   --timeout S         hard limit for the whole run (default: warm-up + duration + 120, or 900 with --ops)
   --session-timeout MS  requested session timeout (default 30000)
   --server-pid PID[,PID]  also report these processes' CPU use over the measured window
+  --server-stats      send srst to every --connect server as the measured window starts and
+                      report their mntr latency summaries (ZooKeeper 3.6+ or Synod) at its end
   --label TEXT        copied into the JSON result
   --seed N            seed for key and op choice (default 1)
   --json              print the result as JSON on stdout (the table goes to stderr)
@@ -150,6 +154,7 @@ export function defaultOptions(): BenchOptions {
     timeoutS: 0,
     sessionTimeoutMs: 30_000,
     serverPids: [],
+    serverStats: false,
     label: '',
     seed: 1,
     progress: true,
@@ -243,6 +248,9 @@ export function parseBenchArgs(args: readonly string[]): BenchOptions {
         o.serverPids = value()
           .split(',')
           .map((p) => intIn('--server-pid', p.trim(), 1, 2 ** 31 - 1));
+        break;
+      case '--server-stats':
+        o.serverStats = true;
         break;
       case '--label':
         o.label = value();
