@@ -80,13 +80,24 @@ export function errName(code: number): string {
   return errNames.get(code) ?? `UNKNOWN(${code})`;
 }
 
-/** An error that carries a ZooKeeper error code; the server turns it into a reply. */
+/**
+ * An error that carries a ZooKeeper error code; the server turns it into a
+ * reply. It is how the tree and the state machine report the everyday
+ * outcomes (NODEEXISTS, NONODE, BADVERSION), so it is built without a stack
+ * trace: capturing one cost more than the rest of a failed create.
+ */
 export class ZkError extends Error {
-  constructor(
-    readonly code: number,
-    message?: string,
-  ) {
-    super(message ?? errName(code));
+  readonly code: number;
+
+  constructor(code: number, message?: string) {
+    const limit = Error.stackTraceLimit;
+    Error.stackTraceLimit = 0;
+    try {
+      super(message ?? errName(code));
+    } finally {
+      Error.stackTraceLimit = limit;
+    }
+    this.code = code;
     this.name = 'ZkError';
   }
 }
