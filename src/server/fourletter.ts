@@ -99,10 +99,6 @@ function ensembleConf(s: SynodServer): string {
   return out;
 }
 
-/**
- * ZooKeeper's quorum metrics, and the leader's view of each follower's
- * replication (Synod's own keys, since ZooKeeper has no per-follower lag).
- */
 /** The summaries mntr prints and srst clears, in ZooKeeper's order. */
 function latencyMetrics(s: SynodServer): LatencyMetric[] {
   const list = [s.fsyncTime, s.updateLatency, s.readLatency];
@@ -110,6 +106,10 @@ function latencyMetrics(s: SynodServer): LatencyMetric[] {
   return list;
 }
 
+/**
+ * ZooKeeper's quorum metrics, and the leader's view of each follower's
+ * replication (Synod's own keys, since ZooKeeper has no per-follower lag).
+ */
 function ensembleRows(s: SynodServer): Array<[string, string | number]> {
   const e = s.ensemble;
   if (!e) return [];
