@@ -24,7 +24,10 @@ if (!isMainThread) {
   parentPort.on('message', (m) => {
     let n = 0;
     if (mode === 'objects') {
-      for (const it of m) ((checksum = (checksum + it.bytes[0] + it.id) | 0), n++);
+      for (const it of m) {
+        checksum = (checksum + it.bytes[0] + it.id) | 0;
+        n++;
+      }
     } else if (mode === 'packed') {
       const v = new DataView(m);
       for (let off = 0; off < m.byteLength;) {
