@@ -4,8 +4,8 @@
 // from /proc. Build first (npm run build).
 //
 //   node scripts/failed-creates.mjs HOST:PORT SERVER_PID [--count 40000] [--inflight 64]
-import { readFileSync } from 'node:fs';
 import { parseArgs } from 'node:util';
+import { processCpuSeconds } from '../dist/src/bench/procstat.js';
 import { ZooKeeper } from '../dist/src/client/index.js';
 
 const { values, positionals } = parseArgs({
@@ -20,9 +20,9 @@ if (positionals.length !== 2 || !/^\d+$/.test(positionals[1]) || !(count > 0) ||
 }
 const [target, pid] = positionals;
 const cpuMs = () => {
-  const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
-  const f = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
-  return (Number(f[11]) + Number(f[12])) * 10; // USER_HZ is 100
+  const s = processCpuSeconds(Number(pid));
+  if (s === null) throw new Error(`no process ${pid}`);
+  return s * 1000;
 };
 
 const zk = await ZooKeeper.connect(target);

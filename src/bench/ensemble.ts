@@ -578,13 +578,14 @@ function perfWorkloadArgs(w: string, o: EnsembleBenchOptions): string[] {
 
 function describeRun(r: PerfRun): string {
   const res = r.result;
+  const serverP99 = worstUpdateP99(res);
   const f = (x: number | null): string => (x === null ? 'n/a' : `${x.toFixed(0)}%`);
   return (
     `${res.opsPerSec.toFixed(0).padStart(7)} ops/s  p50 ${formatUs(res.latencyUs.p50)}  p99 ${formatUs(res.latencyUs.p99)}` +
     `  errors ${res.errorCount}  servers CPU ${f(r.serverCpu)}  generator ${res.generator.cpuPercentOfCore.toFixed(0)}%` +
     `  idle ensemble ${r.idleEnsembleCpu.toFixed(0)}%  other ${f(r.foreignCpu)}` +
-    (worstUpdateP99(res) !== null
-      ? `  servers' p99 ${worstUpdateP99(res)!.toFixed(1)}ms (quorum ack ${leaderQuorumAckP99(res)?.toFixed(1) ?? 'n/a'}ms)`
+    (serverP99 !== null
+      ? `  servers' p99 ${serverP99.toFixed(1)}ms (quorum ack ${leaderQuorumAckP99(res)?.toFixed(1) ?? 'n/a'}ms)`
       : '') +
     // Steal is part of "other": the host ran someone else while we waited.
     (res.machineStealPercent !== null && res.machineStealPercent >= 0.5

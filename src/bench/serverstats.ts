@@ -2,7 +2,8 @@
 // both keep latency summaries that mntr prints and srst clears. Comparing
 // them with what the generator saw separates time spent in the servers from
 // time spent in the network and the generator.
-import { fourLetterWord } from '../testing/servers.js';
+import { fourLetterWord, parseMntr } from '../testing/servers.js';
+import type { HostPort } from './options.js';
 
 /** The summaries read, by their mntr name. */
 export const SERVER_SUMMARIES = [
@@ -30,11 +31,6 @@ export interface ServerStats {
   error?: string;
 }
 
-export interface HostPort {
-  host: string;
-  port: number;
-}
-
 const hostName = (h: HostPort): string => `${h.host}:${h.port}`;
 
 /** Clears every server's statistics; resolves to the errors, one per server that failed. */
@@ -52,13 +48,9 @@ export async function resetServerStats(hosts: readonly HostPort[]): Promise<stri
   return out.filter((e): e is string => e !== null);
 }
 
-/** Parses mntr's key<TAB>value lines into the summaries this module knows. */
+/** Picks the summaries this module knows out of mntr's output. */
 export function parseServerStats(host: string, mntr: string): ServerStats {
-  const rows = new Map<string, string>();
-  for (const line of mntr.split('\n')) {
-    const tab = line.indexOf('\t');
-    if (tab > 0) rows.set(line.slice(0, tab), line.slice(tab + 1).trim());
-  }
+  const rows = parseMntr(mntr);
   const summaries: ServerStats['summaries'] = {};
   for (const name of SERVER_SUMMARIES) {
     const num = (k: string): number => Number(rows.get(`zk_${k}_${name}`));

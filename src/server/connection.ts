@@ -14,8 +14,7 @@ export interface Pending {
   read: Request | null;
   /** Set for writes once applied: the encoded reply frame. */
   frame: Buffer | null;
-  received: number;
-  /** performance.now() at arrival, for the latency summaries. */
+  /** performance.now() at arrival: every latency figure of the request counts from here. */
   at: number;
 }
 

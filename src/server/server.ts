@@ -559,28 +559,28 @@ export class SynodServer {
       req = readRequest(op, new JuteReader(body));
     } catch (err) {
       if (err instanceof UnknownOpcodeError) {
-        this.enqueueError(conn, xid, op, Err.UNIMPLEMENTED, now);
+        this.enqueueError(conn, xid, op, Err.UNIMPLEMENTED);
         return;
       }
       if (err instanceof DecodeError) {
-        this.enqueueError(conn, xid, op, Err.MARSHALLINGERROR, now);
+        this.enqueueError(conn, xid, op, Err.MARSHALLINGERROR);
         return;
       }
       throw err;
     }
     if (op === OpCode.auth && req.op === OpCode.auth) {
-      this.onAuth(conn, xid, req.req.scheme, req.req.auth, now);
+      this.onAuth(conn, xid, req.req.scheme, req.req.auth);
       return;
     }
-    const pending: Pending = { xid, op, read: null, frame: null, received: now, at: performance.now() };
+    const pending: Pending = { xid, op, read: null, frame: null, at: performance.now() };
     if (conn.readOnly && (WRITE_OPS.has(op) || op === OpCode.sync)) {
-      this.enqueueError(conn, xid, op, Err.NOTREADONLY, now);
+      this.enqueueError(conn, xid, op, Err.NOTREADONLY);
       return;
     }
     if (conn.readOnly && op === OpCode.closeSession) {
       // A read-only session is local: closing it touches no quorum.
       this.tracker.remove(conn.sessionId);
-      this.enqueueError(conn, xid, op, Err.OK, now);
+      this.enqueueError(conn, xid, op, Err.OK);
       conn.close();
       return;
     }
@@ -648,7 +648,7 @@ export class SynodServer {
       return;
     }
     // reconfig off (or standalone) and sasl.
-    this.enqueueError(conn, xid, op, op === OpCode.reconfig ? Err.RECONFIGDISABLED : Err.UNIMPLEMENTED, now);
+    this.enqueueError(conn, xid, op, op === OpCode.reconfig ? Err.RECONFIGDISABLED : Err.UNIMPLEMENTED);
   }
 
   /**
@@ -715,13 +715,12 @@ export class SynodServer {
     return this.ensemble ? this.ensemble.configText() + '\n' : '';
   }
 
-  private enqueueError(conn: Connection, xid: number, op: number, err: number, now: number): void {
+  private enqueueError(conn: Connection, xid: number, op: number, err: number): void {
     const p: Pending = {
       xid,
       op,
       read: null,
       frame: conn.frame(xid, this.sm.lastZxid, err),
-      received: now,
       at: performance.now(),
     };
     this.enqueue(conn, p);
@@ -766,8 +765,10 @@ export class SynodServer {
       q.shift();
       sent++;
       conn.send(head.frame);
-      (WRITE_OPS.has(head.op) ? this.updateLatency : this.readLatency).recordMs(performance.now() - head.at);
-      const latency = Date.now() - head.received;
+      const elapsedMs = performance.now() - head.at;
+      (WRITE_OPS.has(head.op) ? this.updateLatency : this.readLatency).recordMs(elapsedMs);
+      // stat and cons count whole ms, as ZooKeeper does.
+      const latency = Math.round(elapsedMs);
       conn.stats.record(latency);
       conn.stats.lastOp = OP_NAMES[head.op] ?? 'NA';
       conn.stats.lastCxid = head.xid;
@@ -843,7 +844,7 @@ export class SynodServer {
     for (const path of sw.persistentRecursiveWatches) this.watches.addPersistent(path, conn.id, true);
   }
 
-  private onAuth(conn: Connection, xid: number, scheme: string, auth: Uint8Array, now: number): void {
+  private onAuth(conn: Connection, xid: number, scheme: string, auth: Uint8Array): void {
     const ids: Array<{ scheme: string; id: string }> = [];
     if (scheme === 'digest') {
       const text = Buffer.from(auth).toString('utf8');
@@ -868,7 +869,6 @@ export class SynodServer {
       op: OpCode.auth,
       read: null,
       frame: null,
-      received: now,
       at: performance.now(),
     };
     this.enqueue(conn, pending);

@@ -266,6 +266,16 @@ export function fourLetterWord(port: number, word: string, timeoutMs = 5_000, ho
   });
 }
 
+/** mntr's key<TAB>value lines as a map (ZooKeeper's and Synod's). */
+export function parseMntr(text: string): Map<string, string> {
+  const rows = new Map<string, string>();
+  for (const line of text.split('\n')) {
+    const tab = line.indexOf('\t');
+    if (tab > 0) rows.set(line.slice(0, tab), line.slice(tab + 1).trim());
+  }
+  return rows;
+}
+
 /**
  * What `srvr` says a server is. `not serving`: it answered but serves no
  * clients (ZooKeeper before its database is loaded or without a quorum);

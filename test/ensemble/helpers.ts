@@ -28,6 +28,7 @@ import {
   ManagedServer,
   fourLetterWord,
   freePorts,
+  parseMntr,
   startSynodEnsemble,
   type CfgEntries,
   type EnsembleMember,
@@ -119,13 +120,7 @@ export async function srvr(s: ManagedServer): Promise<Srvr> {
 
 /** mntr as key/value pairs. */
 export async function mntr(s: ManagedServer): Promise<Map<string, string>> {
-  const text = await fourLetterWord(s.clientPort, 'mntr', 3_000);
-  const m = new Map<string, string>();
-  for (const line of text.split('\n')) {
-    const tab = line.indexOf('\t');
-    if (tab > 0) m.set(line.slice(0, tab), line.slice(tab + 1).trim());
-  }
-  return m;
+  return parseMntr(await fourLetterWord(s.clientPort, 'mntr', 3_000));
 }
 
 export async function describeModes(servers: readonly ManagedServer[]): Promise<string> {

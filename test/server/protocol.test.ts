@@ -12,6 +12,7 @@ import { JuteReader, JuteWriter } from '../../src/jute/buffer.js';
 import type { WatcherEvent } from '../../src/client/replies.js';
 import { startSynod, type ServerHandle } from '../helpers/servers.js';
 import { fourLetterWord } from '../helpers/fourletter.js';
+import { parseMntr } from '../../src/testing/servers.js';
 
 const OPEN: ACL[] = [{ perms: Perms.ALL, id: { scheme: 'world', id: 'anyone' } }];
 let server: ServerHandle;
@@ -395,12 +396,7 @@ test('mntr reports how late the event loop ran, and srst resets it', async () =>
 test("mntr reports ZooKeeper's latency summaries (updatelatency, readlatency, fsynctime), and srst clears them", async () => {
   const rows = async (): Promise<Map<string, number>> => {
     const text = await fourLetterWord(server.port, 'mntr');
-    return new Map(
-      text
-        .trim()
-        .split('\n')
-        .map((l) => [l.split('\t')[0]!, Number(l.split('\t')[1])] as const),
-    );
+    return new Map([...parseMntr(text)].map(([k, v]) => [k, Number(v)] as const));
   };
   await fourLetterWord(server.port, 'srst');
   const c = await client();
