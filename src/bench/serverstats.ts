@@ -12,6 +12,8 @@ export const SERVER_SUMMARIES = [
   'fsynctime',
   'quorum_ack_latency',
   'commit_propagation_latency',
+  'proposal_latency',
+  'proposal_ack_creation_latency',
 ] as const;
 export type ServerSummaryName = (typeof SERVER_SUMMARIES)[number];
 
@@ -27,6 +29,8 @@ export interface ServerStats {
   /** zk_server_state: leader, follower, observer, standalone. */
   mode: string;
   summaries: Partial<Record<ServerSummaryName, ServerSummary>>;
+  /** On a leader: N_ack_latency, from a proposal to the leader hearing voter N has it on disk, by N. */
+  acks: Record<number, ServerSummary>;
   /** Why the server could not be asked, if it could not. */
   error?: string;
 }
@@ -51,16 +55,26 @@ export async function resetServerStats(hosts: readonly HostPort[]): Promise<stri
 /** Picks the summaries this module knows out of mntr's output. */
 export function parseServerStats(host: string, mntr: string): ServerStats {
   const rows = parseMntr(mntr);
-  const summaries: ServerStats['summaries'] = {};
-  for (const name of SERVER_SUMMARIES) {
+  const summary = (name: string): ServerSummary | null => {
     const num = (k: string): number => Number(rows.get(`zk_${k}_${name}`));
     const count = num('cnt');
     // ZooKeeper prints fsynctime without percentiles.
-    if (Number.isFinite(count) && count > 0) {
-      summaries[name] = { count, p50Ms: num('p50'), p99Ms: num('p99'), maxMs: num('max') };
-    }
+    return Number.isFinite(count) && count > 0
+      ? { count, p50Ms: num('p50'), p99Ms: num('p99'), maxMs: num('max') }
+      : null;
+  };
+  const summaries: ServerStats['summaries'] = {};
+  for (const name of SERVER_SUMMARIES) {
+    const x = summary(name);
+    if (x) summaries[name] = x;
   }
-  return { host, mode: rows.get('zk_server_state') ?? 'unknown', summaries };
+  const acks: ServerStats['acks'] = {};
+  for (const key of rows.keys()) {
+    const m = /^zk_cnt_(\d+)_ack_latency$/.exec(key);
+    const x = m ? summary(`${m[1]}_ack_latency`) : null;
+    if (x) acks[Number(m![1])] = x;
+  }
+  return { host, mode: rows.get('zk_server_state') ?? 'unknown', summaries, acks };
 }
 
 export async function readServerStats(hosts: readonly HostPort[]): Promise<ServerStats[]> {
@@ -69,7 +83,7 @@ export async function readServerStats(hosts: readonly HostPort[]): Promise<Serve
       try {
         return parseServerStats(hostName(h), await fourLetterWord(h.port, 'mntr', 5_000, h.host));
       } catch (e) {
-        return { host: hostName(h), mode: 'unknown', summaries: {}, error: (e as Error).message };
+        return { host: hostName(h), mode: 'unknown', summaries: {}, acks: {}, error: (e as Error).message };
       }
     }),
   );
@@ -85,6 +99,8 @@ export function formatServerStats(stats: readonly ServerStats[]): string[] {
       const x = s.summaries[n]!;
       return `${n} ${ms(x.p50Ms)}/${ms(x.p99Ms)}/${ms(x.maxMs)}`;
     });
+    for (const [id, x] of Object.entries(s.acks))
+      parts.push(`${id}_ack_latency ${ms(x.p50Ms)}/${ms(x.p99Ms)}/${ms(x.maxMs)}`);
     return `  server ${s.host} (${s.mode}), p50/p99/max ms: ${parts.join(', ') || 'no latency summaries in mntr'}`;
   });
 }

@@ -27,6 +27,7 @@ import { deserializeState } from '../txn/snapshot.js';
 import { StateMachine, type ApplyResult, type StateOptions } from '../txn/state.js';
 import { CONFIG_PATH } from '../tree/datatree.js';
 import { applyMembership, decodeChangeContext, encodeChangeContext } from './membership.js';
+import { ReplicationStages } from './stages.js';
 import {
   PeerKind,
   decodePeerMessage,
@@ -172,6 +173,8 @@ export class QuorumPeer {
    */
   readonly quorumAckLatency = new LatencyMetric('quorum_ack_latency');
   readonly commitPropagationLatency = new LatencyMetric('commit_propagation_latency');
+  /** The hops in between: proposal to a follower's receipt, to its ack, to the leader's receipt of each ack. */
+  readonly stages = new ReplicationStages();
 
   constructor(opts: QuorumPeerOptions) {
     this.opts = opts;
@@ -244,8 +247,14 @@ export class QuorumPeer {
     const m = raw instanceof Uint8Array ? decodePeerMessage(raw) : raw;
     switch (m.kind) {
       case PeerKind.raft: {
-        this.node.step(m.msg);
         const t = m.msg.type;
+        if (t === 'MsgApp' && m.msg.entries && this.role !== 'leader') {
+          this.stages.received(m.msg.entries, this.opts.now());
+        } else if (t === 'MsgAppResp' && !m.msg.reject && this.role === 'leader' && this.conf.voters.includes(from)) {
+          // Observers acknowledge appends too, but like ZooKeeper's they have no ack figure.
+          this.stages.acked(from, m.msg.index ?? 0, this.opts.now());
+        }
+        this.node.step(m.msg);
         if (t === 'MsgApp' || t === 'MsgHeartbeat' || t === 'MsgSnap') {
           // Only messages from the node's leader count (status() once, off the other messages' path).
           const st = this.node.status();
@@ -318,11 +327,13 @@ export class QuorumPeer {
       body,
     };
     if (this.role === 'leader') {
-      const r = this.node.propose(this.payload(this.id, write));
+      const time = this.opts.now();
+      const r = this.node.propose(this.payload(this.id, write, time));
       if (!r.ok) {
         fail(r.reason === 'not-leader' ? 'no-leader' : 'rejected');
         return;
       }
+      this.stages.proposed(r.index, time);
       this.stats.proposed++;
       this.writes.set(seq, { done, fail, since: this.ticks });
       this.pump();
@@ -550,6 +561,13 @@ export class QuorumPeer {
         this.storage.append(rd.entries);
         this.writingFrom = Infinity;
         if (rd.hardState) this.storage.setHardState(rd.hardState);
+        if (rd.entries.length > 0) {
+          const last = rd.entries[rd.entries.length - 1]!.index;
+          if (this.role === 'leader') this.stages.acked(this.id, last, this.opts.now());
+          else if (this.conf.voters.includes(this.id) && late.some((m) => m.type === 'MsgAppResp')) {
+            this.stages.acknowledging(rd.entries, this.opts.now());
+          }
+        }
         for (const m of late) this.io!.send(m.to, { kind: PeerKind.raft, msg: m });
         this.node.advance();
         this.persisting = false;
@@ -595,6 +613,7 @@ export class QuorumPeer {
     // Forgetting the lost leader (lead 0) keeps the early campaign pending.
     if (lead !== 0) this.leaderLinkDownAt = -1;
     if (wasLeader || role === 'leader') this.forwardSeq = new Map();
+    if (role === 'leader') this.stages.newTerm();
     this.onLeaderChange(lead, role, this.node.status().term);
   }
 
@@ -659,24 +678,26 @@ export class QuorumPeer {
 
   private onForward(from: number, write: ForwardedWrite): void {
     if (!this.admitForward(from, write.incarnation, write.stream, write.seq)) return;
-    const r = this.node.propose(this.payload(from, write));
+    const time = this.opts.now();
+    const r = this.node.propose(this.payload(from, write, time));
     if (!r.ok) {
       this.forwardSeq.get(`${from}:${write.incarnation}`)!.last = -1;
       this.io!.send(from, { kind: PeerKind.forwardRejected, incarnation: write.incarnation, seq: write.seq });
       return;
     }
+    this.stages.proposed(r.index, time);
     this.stats.proposed++;
   }
 
   /** A Raft entry's payload: who is waiting for it, then the command with the leader's time. */
-  private payload(origin: number, f: ForwardedWrite): Uint8Array {
+  private payload(origin: number, f: ForwardedWrite, time: number): Uint8Array {
     const w = this.w;
     w.reset();
     w.int(origin).int(f.incarnation).long(f.seq);
     encodeEntry(w, {
       kind: f.kind,
       zxid: 0,
-      time: this.opts.now(),
+      time,
       sessionId: f.sessionId,
       cxid: f.cxid,
       op: f.op,

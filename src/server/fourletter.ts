@@ -102,7 +102,10 @@ function ensembleConf(s: SynodServer): string {
 /** The summaries mntr prints and srst clears, in ZooKeeper's order. */
 function latencyMetrics(s: SynodServer): LatencyMetric[] {
   const list = [s.fsyncTime, s.updateLatency, s.readLatency];
-  if (s.ensemble) list.push(s.ensemble.peer.quorumAckLatency, s.ensemble.peer.commitPropagationLatency);
+  if (s.ensemble) {
+    const p = s.ensemble.peer;
+    list.push(p.quorumAckLatency, p.commitPropagationLatency, ...p.stages.metrics());
+  }
   return list;
 }
 

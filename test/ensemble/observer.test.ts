@@ -71,6 +71,19 @@ describe('an ensemble with an observer', () => {
     assert.ok(
       Number(om.get('zk_p99_commit_propagation_latency')) <= Number(om.get('zk_max_commit_propagation_latency')),
     );
+    // The hops in between, under ZooKeeper's names: the leader has an ack
+    // figure per voter (itself included) and none for the observer; a voting
+    // follower times receipt and acknowledgement; the observer only receipt.
+    for (const v of e.servers.filter((x) => x.role === 'participant')) {
+      assert.ok(Number(lm2.get(`zk_cnt_${v.id}_ack_latency`)) >= 3, `leader's ack figure for ${v.id}`);
+    }
+    assert.equal(lm2.has(`zk_cnt_${observer.id}_ack_latency`), false, 'observers do not acknowledge');
+    const follower = e.servers.find((x) => x.role === 'participant' && x.id !== leader.id)!;
+    const fm = await mntr(follower);
+    assert.ok(Number(fm.get('zk_cnt_proposal_latency')) >= 3, `follower: ${fm.get('zk_cnt_proposal_latency')}`);
+    assert.ok(Number(fm.get('zk_cnt_proposal_ack_creation_latency')) >= 3);
+    assert.ok(Number(om.get('zk_cnt_proposal_latency')) >= 3, `observer: ${om.get('zk_cnt_proposal_latency')}`);
+    assert.equal(om.get('zk_cnt_proposal_ack_creation_latency'), '0');
     await clients.close(viaLeader);
     await clients.close(viaObserver);
   });

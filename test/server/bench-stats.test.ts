@@ -62,6 +62,11 @@ test("ZooKeeper's mntr, with fsynctime lacking percentiles, parses too", () => {
     'zk_p99_updatelatency\t11',
     'zk_max_updatelatency\t19',
     'zk_cnt_readlatency\t0',
+    'zk_cnt_2_ack_latency\t40',
+    'zk_p50_2_ack_latency\t1',
+    'zk_p99_2_ack_latency\t9',
+    'zk_max_2_ack_latency\t12',
+    'zk_cnt_3_ack_latency\t0',
     '',
   ].join('\n');
   const s = parseServerStats('h:1', text);
@@ -71,4 +76,10 @@ test("ZooKeeper's mntr, with fsynctime lacking percentiles, parses too", () => {
   assert.ok(Number.isNaN(s.summaries.fsynctime!.p99Ms));
   assert.equal(s.summaries.readlatency, undefined, 'a summary with no samples is left out');
   assert.match(formatServerStats([s])[0]!, /fsynctime n\/a\/n\/a\/3\.0/);
+  assert.deepEqual(
+    s.acks,
+    { 2: { count: 40, p50Ms: 1, p99Ms: 9, maxMs: 12 } },
+    'per-voter ack figures, empty ones left out',
+  );
+  assert.match(formatServerStats([s])[0]!, /2_ack_latency 1\.0\/9\.0\/12\.0/);
 });
